@@ -1,0 +1,1 @@
+"""ailogs: log intelligence for AI agents, in front of Grafana Loki."""

@@ -1,0 +1,293 @@
+"""Domain objects shared by every layer: log records, query specs, windows.
+
+Everything here is pure: no I/O, no settings, no framework. Parsing a JSON log
+body counts as pure (it is a function of the text).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+NS_PER_SECOND = 1_000_000_000
+
+
+class Mode(StrEnum):
+    """The question an agent asks of `/query`."""
+
+    TROUBLESHOOT = "troubleshoot"
+    PERFORMANCE = "performance"
+    ERRORS = "errors"
+    AUDIT = "audit"
+    CONVERSATION = "conversation"
+
+
+class Direction(StrEnum):
+    """Loki's sort order: `backward` is newest first."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+class CacheStatus(StrEnum):
+    """Where an answer came from."""
+
+    HIT = "hit"
+    MISS = "miss"
+    STALE = "stale"
+    BYPASS = "bypass"
+
+
+# Severity rank of the level names applications write. Unknown levels rank as info.
+LEVEL_RANK: Mapping[str, int] = {
+    "trace": 0,
+    "debug": 10,
+    "info": 20,
+    "notice": 25,
+    "warn": 30,
+    "warning": 30,
+    "error": 40,
+    "err": 40,
+    "critical": 50,
+    "crit": 50,
+    "fatal": 50,
+    "panic": 50,
+    "alert": 50,
+    "emerg": 50,
+    "emergency": 50,
+}
+ERROR_RANK = LEVEL_RANK["error"]
+
+
+def level_rank(level: str) -> int:
+    """Severity rank of a level name (case-insensitive); unknown names rank as info."""
+    return LEVEL_RANK.get(level.lower(), LEVEL_RANK["info"])
+
+
+def is_error_level(level: str) -> bool:
+    """True for error and anything more severe."""
+    return level_rank(level) >= ERROR_RANK
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A half-open time interval [start, end) in Unix nanoseconds."""
+
+    start_ns: int
+    end_ns: int
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError("a window must end after it starts")
+
+    @property
+    def duration_ns(self) -> int:
+        """Length of the window in nanoseconds."""
+        return self.end_ns - self.start_ns
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the window in seconds."""
+        return self.duration_ns / NS_PER_SECOND
+
+    def preceding(self) -> TimeWindow:
+        """The window of the same length that ends where this one starts."""
+        return TimeWindow(self.start_ns - self.duration_ns, self.start_ns)
+
+    def as_dict(self) -> dict[str, str]:
+        """RFC3339 rendering used in every answer."""
+        return {"start": format_timestamp(self.start_ns), "end": format_timestamp(self.end_ns)}
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySpec:
+    """A validated, mode-based request. `logql.build_logql` turns it into LogQL."""
+
+    mode: Mode
+    window: TimeWindow
+    services: tuple[str, ...] = ()
+    workspace_id: str | None = None
+    conversation_id: str | None = None
+    correlation_id: str | None = None
+    model: str | None = None
+    search: str | None = None
+    limit: int = 100
+    direction: Direction = Direction.BACKWARD
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log line as every layer sees it.
+
+    `labels` are the Loki stream labels; `fields` are the parsed JSON body merged
+    with the structured metadata. `service`, `level` and `message` are resolved
+    once at parse time from labels first, then the body.
+    """
+
+    timestamp_ns: int
+    line: str
+    service: str
+    level: str
+    message: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def field_str(self, name: str) -> str | None:
+        """A field as text, or None when absent or empty."""
+        value = self.fields.get(name)
+        if value is None or value == "":
+            return None
+        return value if isinstance(value, str) else str(value)
+
+    def field_float(self, name: str) -> float | None:
+        """A numeric field, or None when absent or not a number."""
+        value = self.fields.get(name)
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return None
+        return None
+
+    @property
+    def is_error(self) -> bool:
+        """True when the level is error or worse."""
+        return is_error_level(self.level)
+
+    def stream_key(self) -> tuple[tuple[str, str], ...]:
+        """The identity of the Loki stream this line belongs to."""
+        return tuple(sorted(self.labels.items()))
+
+    def to_entry(self) -> dict[str, Any]:
+        """The public entry shape of DESIGN.md §4."""
+        return {
+            "timestamp": format_timestamp(self.timestamp_ns),
+            "service": self.service,
+            "level": self.level,
+            "message": self.message,
+            "labels": self.labels,
+            "fields": self.fields,
+        }
+
+
+_MESSAGE_KEYS = ("msg", "message")
+
+
+def parse_body(line: str) -> dict[str, Any] | None:
+    """The JSON object of a line, or None when the line is not one."""
+    stripped = line.lstrip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+_TEXT_LEVEL = re.compile(
+    r"\b(TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|CRIT(?:ICAL)?|FATAL|PANIC)\b",
+    re.IGNORECASE,
+)
+
+
+def guess_level(text: str) -> str:
+    """The first level word in a plain-text line, normalised; `info` when none."""
+    match = _TEXT_LEVEL.search(text[:512])
+    if match is None:
+        return "info"
+    word = match.group(1).lower()
+    return {"warn": "warning", "err": "error", "crit": "critical"}.get(word, word)
+
+
+def make_record(
+    timestamp_ns: int,
+    line: str,
+    labels: Mapping[str, str],
+    metadata: Mapping[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+) -> LogRecord:
+    """Build a LogRecord from what Loki returns: stream labels, metadata and the line."""
+    if body is None:
+        body = parse_body(line)
+    fields: dict[str, Any] = dict(metadata) if metadata else {}
+    if body is not None:
+        fields.update(body)
+    service = labels.get("service_name") or _text(fields.get("service")) or "unknown"
+    level_value = labels.get("level") or _text(fields.get("level"))
+    level = level_value.lower() if level_value else guess_level(line)
+    message = ""
+    if body is not None:
+        for key in _MESSAGE_KEYS:
+            text = _text(body.get(key))
+            if text:
+                message = text
+                break
+    return LogRecord(
+        timestamp_ns=timestamp_ns,
+        line=line,
+        service=service,
+        level=level,
+        message=message or line,
+        labels=labels,
+        fields=fields,
+    )
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def format_timestamp(timestamp_ns: int) -> str:
+    """RFC3339 with nanoseconds, UTC (`2026-11-20T10:00:00.123456789Z`)."""
+    seconds, nanos = divmod(timestamp_ns, NS_PER_SECOND)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+_DURATION_NS = {
+    "ms": 1_000_000,
+    "s": NS_PER_SECOND,
+    "m": 60 * NS_PER_SECOND,
+    "h": 3600 * NS_PER_SECOND,
+    "d": 86400 * NS_PER_SECOND,
+    "w": 7 * 86400 * NS_PER_SECOND,
+}
+
+
+def parse_duration_ns(text: str) -> int:
+    """Parse `15m`, `1h30m`, `7d` (Prometheus style) into nanoseconds.
+
+    Raises ValueError for anything else, including zero and empty input.
+    """
+    text = text.strip()
+    if not text or len(text) > 32:
+        raise ValueError(f"not a duration: {text[:32]!r}")
+    position = 0
+    total = 0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            raise ValueError(f"not a duration: {text!r}")
+        total += int(match.group(1)) * _DURATION_NS[match.group(2)]
+        position = match.end()
+    if position != len(text) or total <= 0:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 15m, 1h, 7d)")
+    return total
+
+
+def format_duration_s(seconds: int) -> str:
+    """A whole number of seconds as a LogQL range (`3600s`)."""
+    return f"{max(1, seconds)}s"

@@ -1,0 +1,166 @@
+"""One Settings object, read from `AILOGS_*` environment variables.
+
+Only the app factory and the command line read settings; adapters get what they
+need through their constructors. Each group has its own prefix so the documented
+names are exact: `AILOGS_LOKI_URL`, `AILOGS_LOKI_TENANT`, `AILOGS_DATABASE_URL`,
+`AILOGS_REDIS_URL`, `AILOGS_LIMITS_MAX_WINDOW`, ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ailogs.domain import parse_duration_ns
+from ailogs.errors import SettingsError
+
+
+def _duration(value: str) -> str:
+    parse_duration_ns(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+
+
+def _group(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class LokiSettings(BaseSettings):
+    """How to reach Loki."""
+
+    model_config = _group("AILOGS_LOKI_")
+
+    url: str = "http://127.0.0.1:3100"
+    tenant: str | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    max_connections: int = Field(default=50, ge=1, le=1000)
+    retry_attempts: int = Field(default=3, ge=1, le=10)
+    retry_budget_s: float = Field(default=10.0, gt=0, le=120)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    max_entries: int = Field(default=5000, ge=1)
+    ingestion_delay_s: int = Field(default=120, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c in value for c in "\r\n|")):
+            raise ValueError("must be a tenant id without newlines or `|`")
+        return value or None
+
+
+class RedisSettings(BaseSettings):
+    """The shared cache; an empty URL means an in-process cache."""
+
+    model_config = _group("AILOGS_REDIS_")
+
+    url: str = ""
+    key_prefix: str = "ailogs:"
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL, or empty for the in-process cache")
+        return value
+
+
+class DatabaseSettings(BaseSettings):
+    """The operations store: an SQLAlchemy async URL."""
+
+    model_config = _group("AILOGS_DATABASE_")
+
+    url: str = "sqlite+aiosqlite:///./ailogs.db"
+    migrate_on_start: bool = True
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _async_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be an async SQLAlchemy URL: sqlite+aiosqlite:///path or "
+                "postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+
+class LimitSettings(BaseSettings):
+    """What one request may ask for."""
+
+    model_config = _group("AILOGS_LIMITS_")
+
+    max_window: Duration = "7d"
+    default_window: Duration = "1h"
+    max_limit: int = Field(default=5000, ge=1, le=100_000)
+    default_limit: int = Field(default=100, ge=1)
+    max_param_length: int = Field(default=512, ge=16)
+    max_services: int = Field(default=50, ge=1)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+
+class Settings(BaseSettings):
+    """Everything ailogs reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AILOGS_", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    allow_anonymous: bool = False
+    loki: LokiSettings = Field(default_factory=LokiSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("must be one of debug, info, warning, error, critical")
+        return value.lower()
+
+
+_GROUPS: dict[str, type[BaseSettings]] = {
+    "loki": LokiSettings,
+    "redis": RedisSettings,
+    "database": DatabaseSettings,
+    "limits": LimitSettings,
+}
+_GROUP_FIELDS = frozenset(_GROUPS)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment into Settings, or raise SettingsError naming the variable."""
+    groups: dict[str, Any] = {}
+    for name, group in _GROUPS.items():
+        if name in overrides:
+            continue
+        try:
+            groups[name] = group()
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, group.model_config.get("env_prefix", ""))) from None
+    try:
+        return Settings(**groups, **overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, "AILOGS_")) from None
+
+
+def _describe(exc: ValidationError, prefix: str) -> str:
+    first = exc.errors()[0]
+    location = [str(part) for part in first["loc"] if part not in _GROUP_FIELDS]
+    variable = (prefix + "_".join(location)).upper()
+    message = first["msg"].removeprefix("Value error, ")
+    return f"invalid setting {variable}: {message}"
