@@ -1,0 +1,110 @@
+"""Denied requests go to the audit table without slowing the request that was denied.
+
+A flood of refused requests (a leaked key, a hot loop against the rate limit)
+must neither block the event loop on database writes nor grow memory without
+bound: denials are queued, written in batches by one background task, and
+counted (not queued) once the queue is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from ailogs.store.enums import AuditOutcome
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """One refused request. Holds a key id, never a key."""
+
+    at_ns: int
+    path: str
+    outcome: AuditOutcome
+    reason: str
+    key_id: str | None = None
+    tenant: str | None = None
+    workspace_id: str | None = None
+    request_id: str | None = None
+
+
+DenialSink = Callable[[Sequence[Denial]], Awaitable[None]]
+
+
+class DenialRecorder:
+    """Queues denials and writes them in batches through `sink`.
+
+    `record` never blocks. Call `start()` once the event loop runs (the app's
+    lifespan) and `aclose()` at shutdown to write what is left.
+    """
+
+    def __init__(
+        self,
+        sink: DenialSink,
+        *,
+        max_queue: int = 10_000,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self._sink = sink
+        self._queue: asyncio.Queue[Denial] = asyncio.Queue(maxsize=max_queue)
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.written = 0
+
+    def record(self, denial: Denial) -> None:
+        """Queue a denial; when the queue is full, count it as dropped."""
+        try:
+            self._queue.put_nowait(denial)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    def start(self) -> None:
+        """Start the background writer."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="ailogs-denial-audit")
+
+    async def flush(self) -> None:
+        """Write everything queued now."""
+        while not self._queue.empty():
+            await self._write(self._drain())
+
+    async def aclose(self) -> None:
+        """Stop the writer and write what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    def _drain(self) -> list[Denial]:
+        batch: list[Denial] = []
+        while len(batch) < self._batch_size and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            await asyncio.sleep(self._flush_interval_s)
+            await self._write([first, *self._drain()])
+            await self.flush()
+
+    async def _write(self, batch: list[Denial]) -> None:
+        if not batch:
+            return
+        try:
+            await self._sink(batch)
+        except Exception:  # the audit must never take the API down with it
+            logger.exception("could not write %d audit denials", len(batch))
+            self.dropped += len(batch)
+        else:
+            self.written += len(batch)
