@@ -1,0 +1,312 @@
+"""Rollups kept current as operations arrive: usage buckets, conversations,
+correlations and error patterns.
+
+A batch of newly inserted operations is first aggregated in memory (one row per
+key, keys sorted so concurrent writers lock rows in the same order), then
+upserted with additive `ON CONFLICT DO UPDATE SET x = x + excluded.x`.
+Only operations the INSERT actually created reach this module, so re-ingest
+never double-counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ailogs.store import histogram
+from ailogs.store.enums import CostSource, Granularity
+from ailogs.store.models import (
+    HISTOGRAM_COLUMNS,
+    AiConversation,
+    AiCorrelation,
+    AiErrorPattern,
+    AiWorkspaceUsage,
+    AiWorkspaceUsageError,
+    table_of,
+)
+from ailogs.store.records import DAY_NS, HOUR_NS, NewOperation
+
+EXAMPLE_CHARS = 500
+
+UsageKey = tuple[str, Granularity, int, str, str, str]
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """Additive measures of one usage bucket."""
+
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced: int = 0
+    duration_us_sum: int = 0
+    duration_ms_max: float = 0.0
+    histogram: list[int] = field(default_factory=histogram.empty)
+
+    def add(self, op: NewOperation) -> None:
+        """Count one operation in."""
+        self.requests += 1
+        self.errors += op.is_error
+        self.input_tokens += op.input_tokens
+        self.output_tokens += op.output_tokens
+        self.cache_read_tokens += op.cache_read_tokens
+        self.reasoning_tokens += op.reasoning_tokens
+        if op.cost_usd is not None:
+            self.cost_usd += op.cost_usd
+        self.unpriced += op.cost_source is CostSource.UNPRICED
+        self.duration_us_sum += op.duration_us
+        self.duration_ms_max = max(self.duration_ms_max, op.duration_ms)
+        self.histogram[histogram.bucket_index(op.duration_ms)] += 1
+
+    def values(self) -> dict[str, Any]:
+        """Column values of this bucket."""
+        row: dict[str, Any] = {
+            "requests": self.requests,
+            "errors": self.errors,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "cost_usd": self.cost_usd,
+            "unpriced": self.unpriced,
+            "duration_us_sum": self.duration_us_sum,
+            "duration_ms_max": self.duration_ms_max,
+        }
+        row.update(zip(HISTOGRAM_COLUMNS, self.histogram, strict=True))
+        return row
+
+
+def usage_key(op: NewOperation, granularity: Granularity) -> UsageKey:
+    """The bucket an operation counts in."""
+    width = HOUR_NS if granularity is Granularity.HOUR else DAY_NS
+    bucket = op.start_time_ns - op.start_time_ns % width
+    return (op.workspace_id, granularity, bucket, op.provider, op.request_model, op.operation)
+
+
+def aggregate_usage(ops: Iterable[NewOperation]) -> dict[UsageKey, UsageTotals]:
+    """Hourly and daily usage buckets of a batch."""
+    buckets: dict[UsageKey, UsageTotals] = {}
+    for op in ops:
+        for granularity in (Granularity.HOUR, Granularity.DAY):
+            key = usage_key(op, granularity)
+            totals = buckets.get(key)
+            if totals is None:
+                totals = buckets[key] = UsageTotals()
+            totals.add(op)
+    return buckets
+
+
+def error_category(error_type: str, http_status: int | None) -> str:
+    """A pattern-library category for an AI error class (DESIGN.md §4 ids)."""
+    kind = error_type.lower()
+    if "rate" in kind or http_status == 429:
+        return "ai.rate_limit"
+    if "timeout" in kind or http_status in (408, 504):
+        return "ai.model_timeout"
+    if "token" in kind or "context" in kind or "length" in kind:
+        return "ai.token_limit"
+    if "content" in kind or "filter" in kind or "safety" in kind:
+        return "ai.content_filter"
+    if "auth" in kind or http_status in (401, 403):
+        return "security.auth_failure"
+    if http_status is not None and http_status >= 500:
+        return "infrastructure.service_unavailable"
+    return "ai.error"
+
+
+def error_fingerprint(provider: str, model: str, error_type: str) -> str:
+    """Stable id of an error pattern."""
+    digest = hashlib.blake2b(f"{provider}\0{model}\0{error_type}".encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _greatest(session: AsyncSession, *args: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.greatest(*args)
+    return func.max(*args)  # SQLite's two-argument max() is scalar
+
+
+def _least(session: AsyncSession, *args: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.least(*args)
+    return func.min(*args)
+
+
+def _additive(table: Table, excluded: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {name: table.c[name] + excluded[name] for name in names}
+
+
+async def upsert_usage(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
+    """Add a batch of new operations into the hourly and daily usage rollups."""
+    buckets = aggregate_usage(ops)
+    if not buckets:
+        return
+    table = table_of(AiWorkspaceUsage)
+    key_names = ("workspace_id", "granularity", "bucket_start_ns", "provider", "model", "operation")
+    rows = [
+        dict(zip(key_names, key, strict=True)) | totals.values()
+        for key, totals in sorted(buckets.items(), key=lambda item: item[0])
+    ]
+    stmt = _insert(session, table)
+    additive = [name for name in rows[0] if name not in key_names and name != "duration_ms_max"]
+    update = _additive(table, stmt.excluded, additive)
+    update["duration_ms_max"] = _greatest(
+        session, table.c.duration_ms_max, stmt.excluded.duration_ms_max
+    )
+    await session.execute(stmt.on_conflict_do_update(index_elements=key_names, set_=update), rows)
+
+    errors: dict[tuple[Any, ...], int] = {}
+    for op in ops:
+        if op.is_error:
+            for granularity in (Granularity.HOUR, Granularity.DAY):
+                key = (*usage_key(op, granularity), op.error_type or "unknown")
+                errors[key] = errors.get(key, 0) + 1
+    if errors:
+        error_table = table_of(AiWorkspaceUsageError)
+        names = (*key_names, "error_type")
+        error_rows = [
+            dict(zip(names, key, strict=True)) | {"count": count}
+            for key, count in sorted(errors.items())
+        ]
+        stmt = _insert(session, error_table)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=names, set_=_additive(error_table, stmt.excluded, ["count"])
+            ),
+            error_rows,
+        )
+
+
+@dataclass(slots=True)
+class _Thread:
+    """Running totals of a conversation or correlation within one batch."""
+
+    workspace_id: str
+    first_seen_ns: int
+    last_seen_ns: int
+    operations: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    duration_ms_sum: float = 0.0
+
+    def add(self, op: NewOperation) -> None:
+        self.operations += 1
+        self.errors += op.is_error
+        self.input_tokens += op.input_tokens
+        self.output_tokens += op.output_tokens
+        self.cost_usd += op.cost_usd or 0
+        self.duration_ms_sum += op.duration_ms
+        self.first_seen_ns = min(self.first_seen_ns, op.start_time_ns)
+        self.last_seen_ns = max(self.last_seen_ns, op.start_time_ns)
+
+
+_THREAD_SUMS = ("operations", "errors", "input_tokens", "output_tokens", "cost_usd")
+
+
+async def _upsert_threads(
+    session: AsyncSession, table: Table, key: str, threads: dict[str, _Thread], *, durations: bool
+) -> None:
+    if not threads:
+        return
+    rows = []
+    for thread_id, thread in sorted(threads.items()):
+        row = {
+            key: thread_id,
+            "workspace_id": thread.workspace_id,
+            "first_seen_ns": thread.first_seen_ns,
+            "last_seen_ns": thread.last_seen_ns,
+        }
+        row.update({name: getattr(thread, name) for name in _THREAD_SUMS})
+        if durations:
+            row["duration_ms_sum"] = thread.duration_ms_sum
+        rows.append(row)
+    stmt = _insert(session, table)
+    sums = [*_THREAD_SUMS, "duration_ms_sum"] if durations else list(_THREAD_SUMS)
+    update = _additive(table, stmt.excluded, sums)
+    update["first_seen_ns"] = _least(session, table.c.first_seen_ns, stmt.excluded.first_seen_ns)
+    update["last_seen_ns"] = _greatest(session, table.c.last_seen_ns, stmt.excluded.last_seen_ns)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=update), rows)
+
+
+async def upsert_threads(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
+    """Keep `ai_conversations` and `ai_correlations` current with a batch of new operations."""
+    conversations: dict[str, _Thread] = {}
+    correlations: dict[str, _Thread] = {}
+    for op in ops:
+        for thread_id, threads in (
+            (op.conversation_id, conversations),
+            (op.correlation_id, correlations),
+        ):
+            if thread_id is None:
+                continue
+            thread = threads.get(thread_id)
+            if thread is None:
+                thread = threads[thread_id] = _Thread(
+                    op.workspace_id, op.start_time_ns, op.start_time_ns
+                )
+            thread.add(op)
+    await _upsert_threads(
+        session, table_of(AiConversation), "conversation_id", conversations, durations=False
+    )
+    await _upsert_threads(
+        session, table_of(AiCorrelation), "correlation_id", correlations, durations=True
+    )
+
+
+async def upsert_error_patterns(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
+    """Count failed operations into `ai_error_patterns` (the first example is kept)."""
+    patterns: dict[str, dict[str, Any]] = {}
+    for op in ops:
+        if not op.is_error:
+            continue
+        error_type = op.error_type or "unknown"
+        fingerprint = error_fingerprint(op.provider, op.request_model, error_type)
+        pattern = patterns.get(fingerprint)
+        if pattern is None:
+            message = op.attributes.get("error_message") or op.attributes.get("msg") or ""
+            patterns[fingerprint] = {
+                "fingerprint": fingerprint,
+                "category": error_category(error_type, op.http_status),
+                "error_type": error_type,
+                "provider": op.provider,
+                "model": op.request_model,
+                "http_status": op.http_status,
+                "count": 1,
+                "first_seen_ns": op.start_time_ns,
+                "last_seen_ns": op.start_time_ns,
+                "example": str(message)[:EXAMPLE_CHARS],
+            }
+            continue
+        pattern["count"] += 1
+        pattern["first_seen_ns"] = min(pattern["first_seen_ns"], op.start_time_ns)
+        pattern["last_seen_ns"] = max(pattern["last_seen_ns"], op.start_time_ns)
+    if not patterns:
+        return
+    table = table_of(AiErrorPattern)
+    stmt = _insert(session, table)
+    update = _additive(table, stmt.excluded, ["count"])
+    update["first_seen_ns"] = _least(session, table.c.first_seen_ns, stmt.excluded.first_seen_ns)
+    update["last_seen_ns"] = _greatest(session, table.c.last_seen_ns, stmt.excluded.last_seen_ns)
+    rows = [patterns[key] for key in sorted(patterns)]
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["fingerprint"], set_=update), rows
+    )
