@@ -1,0 +1,1 @@
+"""HTTP API: the only layer that imports FastAPI."""

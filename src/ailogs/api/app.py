@@ -1,0 +1,97 @@
+"""The app factory: one FastAPI app per Settings, adapters built once in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from ailogs import __version__
+from ailogs.api.errors import install_error_handlers
+from ailogs.api.metrics import ServiceMetrics
+from ailogs.api.middleware import RequestContextMiddleware
+from ailogs.api.responses import JSONAnswer
+from ailogs.api.routes import health, query
+from ailogs.api.runtime import Runtime
+from ailogs.cache.memory import InMemoryQueryCache
+from ailogs.jsonlog import configure_logging
+from ailogs.loki.client import LokiClient
+from ailogs.loki.resilience import CircuitBreaker
+from ailogs.settings import Settings
+
+API_PREFIX = "/api/v1/ai_logs"
+
+
+def build_runtime(
+    settings: Settings,
+    metrics: ServiceMetrics,
+    *,
+    loki_transport: httpx.AsyncBaseTransport | None = None,
+) -> Runtime:
+    """Build every adapter from settings (one Loki pool, one cache)."""
+    loki_settings = settings.loki
+    loki = LokiClient(
+        loki_settings.url,
+        tenant=loki_settings.tenant,
+        timeout_s=loki_settings.timeout_s,
+        connect_timeout_s=loki_settings.connect_timeout_s,
+        max_connections=loki_settings.max_connections,
+        retry_attempts=loki_settings.retry_attempts,
+        retry_budget_s=loki_settings.retry_budget_s,
+        breaker=CircuitBreaker(
+            failure_threshold=loki_settings.breaker_failures,
+            cooldown_s=loki_settings.breaker_cooldown_s,
+        ),
+        transport=loki_transport,
+        observer=metrics.observe_loki,
+    )
+    runtime = Runtime(settings=settings, metrics=metrics, loki=loki, cache=InMemoryQueryCache())
+
+    async def cache_health() -> dict[str, Any]:
+        return {"status": "up" if await runtime.cache.ping() else "down", "backend": "memory"}
+
+    runtime.health_checks["cache"] = cache_health
+    runtime.closers.append(runtime.cache.aclose)
+    runtime.closers.append(loki.aclose)
+    return runtime
+
+
+def create_app(
+    settings: Settings,
+    *,
+    loki_transport: httpx.AsyncBaseTransport | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build the ailogs ASGI app for these settings."""
+    if configure_logs:
+        configure_logging(settings.log_level)
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(settings, metrics, loki_transport=loki_transport)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            for close in reversed(runtime.closers):
+                await close()
+
+    app = FastAPI(
+        title="ailogs",
+        version=__version__,
+        description="Log intelligence for AI agents, in front of Grafana Loki.",
+        lifespan=lifespan,
+        default_response_class=JSONAnswer,
+    )
+    install_error_handlers(app, metrics)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.limits.max_body_bytes
+    )
+    app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(query.router, prefix=API_PREFIX)
+    app.include_router(health.metrics_router)
+    return app

@@ -1,0 +1,55 @@
+"""The adapters one process builds at start and closes at stop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ailogs.api.metrics import ServiceMetrics
+from ailogs.cache.base import QueryCache
+from ailogs.domain import parse_duration_ns
+from ailogs.loki.client import LokiClient
+from ailogs.services.query import PatternDetector, PatternSource, QueryScope
+from ailogs.services.request_spec import SpecLimits
+from ailogs.settings import Settings
+
+# A component check for /health: returns a dict with at least {"status": "up"|"down"|...}.
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Runtime:
+    """Everything a request handler may use; built once by the lifespan."""
+
+    settings: Settings
+    metrics: ServiceMetrics
+    loki: LokiClient
+    cache: QueryCache
+    patterns: PatternSource | None = None
+    detect: PatternDetector | None = None
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    # Objects other features attach (store engine, stream hub, ...), closed in reverse order.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def spec_limits(self) -> SpecLimits:
+        """Request bounds from the limits settings."""
+        limits = self.settings.limits
+        return SpecLimits(
+            max_window_ns=parse_duration_ns(limits.max_window),
+            default_window_ns=parse_duration_ns(limits.default_window),
+            max_limit=limits.max_limit,
+            default_limit=limits.default_limit,
+            max_param_length=limits.max_param_length,
+            max_services=limits.max_services,
+        )
+
+    def query_scope(self, tenant: str | None = None) -> QueryScope:
+        """The Loki scope for a caller (its tenant, or the configured one)."""
+        loki = self.settings.loki
+        return QueryScope(
+            tenant=tenant if tenant is not None else loki.tenant,
+            ingestion_delay_s=loki.ingestion_delay_s,
+            loki_max_entries=loki.max_entries,
+        )

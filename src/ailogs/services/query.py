@@ -1,0 +1,214 @@
+"""Mode-based queries: QuerySpec → LogQL → Loki → a shaped, cached answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from ailogs.cache.base import QueryCache
+from ailogs.cache.keys import answer_key, answer_ttl_s
+from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec
+from ailogs.errors import LokiRateLimited, LokiTimeout, LokiUnavailable
+from ailogs.logql import LogQLPlan, build_plan, selector_for
+from ailogs.loki.client import LokiClient
+from ailogs.loki.models import QueryResponse
+
+SLOW_LINES = 10
+# Loki failures for which a stale cached answer beats an error.
+_STALE_OK = (LokiUnavailable, LokiTimeout, LokiRateLimited)
+
+
+class PatternSource(Protocol):
+    """What the query path needs from the pattern library."""
+
+    def logql_regex(self) -> str:
+        """One RE2 alternation matching any pattern of the library."""
+        ...
+
+
+PatternDetector = Callable[[Sequence[LogRecord]], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryScope:
+    """Who asks and the Loki limits that shape the request."""
+
+    tenant: str | None = None
+    ingestion_delay_s: int = 120
+    loki_max_entries: int = 5000
+
+
+def plan_for(spec: QuerySpec, patterns: PatternSource | None) -> LogQLPlan:
+    """The LogQL plan for a spec, with the pattern union for troubleshoot mode."""
+    regex = (
+        patterns.logql_regex() if patterns is not None and spec.mode is Mode.TROUBLESHOOT else None
+    )
+    return build_plan(spec, pattern_regex=regex)
+
+
+async def run_query(
+    spec: QuerySpec,
+    *,
+    loki: LokiClient,
+    cache: QueryCache,
+    scope: QueryScope,
+    patterns: PatternSource | None = None,
+    detect: PatternDetector | None = None,
+    now_ns: int | None = None,
+) -> dict[str, Any]:
+    """Answer a mode-based query in DESIGN.md §4's `/query` shape.
+
+    A fresh cached answer is returned as a hit; when Loki fails and a stale one
+    exists, it is returned marked `stale`.
+    """
+    plan = plan_for(spec, patterns)
+    key = answer_key(
+        "query/v1",
+        scope.tenant,
+        plan.log_query,
+        spec.window.start_ns,
+        spec.window.end_ns,
+        spec.limit,
+        spec.direction.value,
+    )
+    cached = await cache.get(key)
+    if cached is not None and not cached.stale:
+        return _with_cache_status(cached.payload, CacheStatus.HIT)
+    try:
+        answer = await _ask_loki(spec, plan, loki=loki, scope=scope, detect=detect)
+    except _STALE_OK:
+        if cached is not None:
+            return _with_cache_status(cached.payload, CacheStatus.STALE)
+        raise
+    now = now_ns if now_ns is not None else time.time_ns()
+    await cache.set(
+        key, orjson.dumps(answer), answer_ttl_s(spec.window.end_ns, now, scope.ingestion_delay_s)
+    )
+    answer["stats"]["cache"] = CacheStatus.MISS.value
+    return answer
+
+
+def _with_cache_status(payload: bytes, status: CacheStatus) -> dict[str, Any]:
+    answer: dict[str, Any] = orjson.loads(payload)
+    answer["stats"]["cache"] = status.value
+    return answer
+
+
+async def _ask_loki(
+    spec: QuerySpec,
+    plan: LogQLPlan,
+    *,
+    loki: LokiClient,
+    scope: QueryScope,
+    detect: PatternDetector | None,
+) -> dict[str, Any]:
+    # Ask for one line more than the caller wants, so "truncated" is known, not guessed.
+    fetch = min(spec.limit + 1, scope.loki_max_entries)
+    started = time.perf_counter()
+    log_call = loki.query_range(
+        plan.log_query,
+        start_ns=spec.window.start_ns,
+        end_ns=spec.window.end_ns,
+        limit=fetch,
+        direction=spec.direction,
+        tenant=scope.tenant,
+    )
+    metric_calls = [
+        loki.query(query, time_ns=spec.window.end_ns, tenant=scope.tenant)
+        for _, query in plan.quantile_queries
+    ]
+    logs, *quantiles = await asyncio.gather(log_call, *metric_calls)
+    loki_ms = (time.perf_counter() - started) * 1000
+
+    records = sort_records(logs.records, spec.direction)
+    truncated = len(records) > spec.limit or len(records) >= scope.loki_max_entries
+    records = records[: spec.limit]
+    bytes_processed = logs.stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
+    answer: dict[str, Any] = {
+        "mode": spec.mode.value,
+        "logql": plan.log_query,
+        "window": spec.window.as_dict(),
+        "entries": [record.to_entry() for record in records],
+        "stats": {
+            "returned": len(records),
+            "truncated": truncated,
+            "cache": CacheStatus.MISS.value,
+            "loki_ms": round(loki_ms, 2),
+            "bytes_processed": bytes_processed,
+        },
+        "patterns": detect(records)
+        if detect is not None and spec.mode is Mode.TROUBLESHOOT
+        else [],
+        "latency": {},
+    }
+    if spec.mode is Mode.PERFORMANCE:
+        answer["latency"] = latency_summary(plan, quantiles, records)
+        answer["metric_queries"] = [query for _, query in plan.quantile_queries]
+    return answer
+
+
+def sort_records(records: list[LogRecord], direction: Direction) -> list[LogRecord]:
+    """Merge Loki's per-stream lists into one time order (newest first when backward)."""
+    return sorted(records, key=_timestamp, reverse=direction is Direction.BACKWARD)
+
+
+def _timestamp(record: LogRecord) -> int:
+    return record.timestamp_ns
+
+
+def latency_summary(
+    plan: LogQLPlan, quantiles: Sequence[QueryResponse], records: Sequence[LogRecord]
+) -> dict[str, Any]:
+    """p50/p95/p99 per service from Loki's quantile_over_time, and the slowest lines."""
+    services: dict[str, dict[str, float]] = {}
+    for (quantile, _), response in zip(plan.quantile_queries, quantiles, strict=True):
+        name = f"p{round(quantile * 100)}"
+        for series in response.series:
+            service = series.metric.get("service_name", "unknown")
+            if series.values:
+                services.setdefault(service, {})[name] = round(series.values[-1][1], 3)
+    timed = [(r.field_float("duration_ms"), r) for r in records]
+    slow = sorted(
+        ((duration, r) for duration, r in timed if duration is not None),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )[:SLOW_LINES]
+    return {
+        "services": dict(sorted(services.items())),
+        "slow": [{**r.to_entry(), "duration_ms": duration} for duration, r in slow],
+    }
+
+
+async def plan_query(
+    spec: QuerySpec,
+    *,
+    loki: LokiClient,
+    scope: QueryScope,
+    patterns: PatternSource | None = None,
+) -> dict[str, Any]:
+    """A dry run: the LogQL that would run and Loki's index estimate, without running it."""
+    plan = plan_for(spec, patterns)
+    stats = await loki.index_stats(
+        selector_for(spec.services),
+        start_ns=spec.window.start_ns,
+        end_ns=spec.window.end_ns,
+        tenant=scope.tenant,
+    )
+    return {
+        "mode": spec.mode.value,
+        "dry_run": True,
+        "logql": plan.log_query,
+        "metric_queries": [query for _, query in plan.quantile_queries],
+        "window": spec.window.as_dict(),
+        "estimate": {
+            "streams": stats.streams,
+            "chunks": stats.chunks,
+            "bytes": stats.bytes,
+            "entries": stats.entries,
+        },
+    }
