@@ -85,6 +85,12 @@ class DatabaseSettings(BaseSettings):
     url: str = "sqlite+aiosqlite:///./ailogs.db"
     migrate_on_start: bool = True
     echo: bool = False
+    schema_name: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    raw_retention_days: int = Field(default=30, ge=1)
+    hourly_retention_days: int = Field(default=90, ge=1)
+    daily_retention_days: int = Field(default=365, ge=1)
+    baseline_window: Duration = "7d"
+    baseline_min_samples: int = Field(default=30, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -95,6 +101,19 @@ class DatabaseSettings(BaseSettings):
                 "postgresql+asyncpg://user@host/db"
             )
         return value
+
+
+class IngestSettings(BaseSettings):
+    """The AI-operation ingest: the worker that reads Loki, and pricing."""
+
+    model_config = _group("AILOGS_INGEST_")
+
+    enabled: bool = False
+    interval_s: float = Field(default=30.0, gt=0)
+    initial_lookback: Duration = "1h"
+    chunk: Duration = "15m"
+    buffer_max: int = Field(default=50_000, ge=1)
+    prices_path: str = ""  # empty: config/model_prices.yaml of the checkout or package
 
 
 class LimitSettings(BaseSettings):
@@ -124,6 +143,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -138,6 +158,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "redis": RedisSettings,
     "database": DatabaseSettings,
     "limits": LimitSettings,
+    "ingest": IngestSettings,
 }
 _GROUP_FIELDS = frozenset(_GROUPS)
 
