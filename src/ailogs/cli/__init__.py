@@ -6,10 +6,10 @@ functions; importing the module below registers them.
 
 from __future__ import annotations
 
-from ailogs.cli import serve
+from ailogs.cli import keys, serve, store
 from ailogs.cli.base import app
 
-__all__ = ["app", "main", "serve"]
+__all__ = ["app", "keys", "main", "serve", "store"]
 
 
 def main() -> None:

@@ -16,6 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from ailogs.store.access import ApiKeyRecord
+
+__all__ = [
+    "ApiKeyRecord",
+    "ApiKeyRepository",
+    "InMemoryApiKeyRepository",
+    "IssuedKey",
+    "hash_secret",
+    "issue_key",
+    "secret_matches",
+    "split_token",
+]
+
 TOKEN_PREFIX = "ailk_"
 _ID_HEX = 12
 _MAX_TOKEN = 128
@@ -28,25 +41,6 @@ class IssuedKey:
     key_id: str
     token: str
     key_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    """What the store keeps of a key. Empty `workspaces` means every workspace."""
-
-    key_id: str
-    name: str
-    key_hash: str
-    tenant: str | None
-    workspaces: tuple[str, ...]
-    created_at_ns: int
-    revoked_at_ns: int | None = None
-    last_used_at_ns: int | None = None
-
-    @property
-    def active(self) -> bool:
-        """True until the key is revoked."""
-        return self.revoked_at_ns is None
 
 
 def hash_secret(secret: str) -> str:

@@ -12,25 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
-from ailogs.store.enums import AuditOutcome
+from ailogs.store.access import Denial
+
+__all__ = ["Denial", "DenialRecorder", "DenialSink"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Denial:
-    """One refused request. Holds a key id, never a key."""
-
-    at_ns: int
-    path: str
-    outcome: AuditOutcome
-    reason: str
-    key_id: str | None = None
-    tenant: str | None = None
-    workspace_id: str | None = None
-    request_id: str | None = None
 
 
 DenialSink = Callable[[Sequence[Denial]], Awaitable[None]]

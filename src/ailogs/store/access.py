@@ -1,0 +1,152 @@
+"""The `api_keys` and `query_audit` tables as the access-control service needs them.
+
+`SqlApiKeyRepository` follows `services.api_keys.ApiKeyRepository`;
+`SqlDenialSink` writes batches of `Denial` rows for `services.audit`. Both open their
+own short unit of work through `Database.session()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+
+from ailogs.store.database import Database
+from ailogs.store.enums import AuditOutcome
+from ailogs.store.models import ApiKey, QueryAudit
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """What the store keeps of a key. Empty `workspaces` means every workspace."""
+
+    key_id: str
+    name: str
+    key_hash: str
+    tenant: str | None
+    workspaces: tuple[str, ...]
+    created_at_ns: int
+    revoked_at_ns: int | None = None
+    last_used_at_ns: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """True until the key is revoked."""
+        return self.revoked_at_ns is None
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """One refused request. Holds a key id, never a key."""
+
+    at_ns: int
+    path: str
+    outcome: AuditOutcome
+    reason: str
+    key_id: str | None = None
+    tenant: str | None = None
+    workspace_id: str | None = None
+    request_id: str | None = None
+
+
+def _record(row: ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        key_id=row.id,
+        name=row.name,
+        key_hash=row.key_hash,
+        tenant=row.tenant,
+        workspaces=tuple(row.allowed_workspaces or ()),
+        created_at_ns=row.created_at_ns,
+        revoked_at_ns=row.revoked_at_ns,
+        last_used_at_ns=row.last_used_at_ns,
+    )
+
+
+class SqlApiKeyRepository:
+    """API keys in the `api_keys` table (hashes only)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        """The key with this id, revoked or not."""
+        async with self._database.session() as session:
+            row = await session.get(ApiKey, key_id)
+            return _record(row) if row is not None else None
+
+    async def add(self, record: ApiKeyRecord) -> None:
+        """Store a new key."""
+        async with self._database.session() as session:
+            session.add(
+                ApiKey(
+                    id=record.key_id,
+                    name=record.name,
+                    key_hash=record.key_hash,
+                    tenant=record.tenant,
+                    allowed_workspaces=list(record.workspaces),
+                    created_at_ns=record.created_at_ns,
+                    revoked_at_ns=record.revoked_at_ns,
+                    last_used_at_ns=record.last_used_at_ns,
+                )
+            )
+
+    async def revoke(self, key_id: str, *, at_ns: int) -> bool:
+        """Mark a key revoked; False when no active key has this id."""
+        async with self._database.session() as session:
+            result = await session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at_ns.is_(None))
+                .values(revoked_at_ns=at_ns)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    async def list_keys(self) -> Sequence[ApiKeyRecord]:
+        """Every key, oldest first."""
+        async with self._database.session() as session:
+            rows = await session.scalars(select(ApiKey).order_by(ApiKey.created_at_ns, ApiKey.id))
+            return [_record(row) for row in rows]
+
+    async def count_active(self) -> int:
+        """How many keys are not revoked."""
+        async with self._database.session() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at_ns.is_(None))
+            )
+            return int(count or 0)
+
+    async def touch(self, key_id: str, *, at_ns: int) -> None:
+        """Record that a key was used."""
+        async with self._database.session() as session:
+            await session.execute(
+                update(ApiKey).where(ApiKey.id == key_id).values(last_used_at_ns=at_ns)
+            )
+
+
+class SqlDenialSink:
+    """Writes refused requests into `query_audit` (key id and reason, never a key)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def __call__(self, batch: Sequence[Denial]) -> None:
+        """Insert one batch of denials in one transaction."""
+        if not batch:
+            return
+        async with self._database.session() as session:
+            await session.execute(
+                insert(QueryAudit),
+                [
+                    {
+                        "at_ns": denial.at_ns,
+                        "request_id": denial.request_id,
+                        "caller_key_id": denial.key_id,
+                        "tenant": denial.tenant,
+                        "workspace_id": denial.workspace_id,
+                        "path": denial.path,
+                        "outcome": denial.outcome,
+                        "reason": denial.reason,
+                    }
+                    for denial in batch
+                ],
+            )
