@@ -1,0 +1,249 @@
+"""Requests reconstructed from log records: who called whom, who failed, where time went.
+
+A request is the set of records sharing a `trace_id` (or a `correlation_id`).
+Edges come, best first, from span ids (a record's parent span belongs to its
+caller), from the `upstream_service` field, and as a last resort from time
+order (a service's caller is whoever logged just before it first appeared).
+This module is plain Python for speed; `graph` turns the result into NetworkX.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ailogs.domain import LEVEL_RANK, NS_PER_SECOND, LogRecord, level_rank
+
+WARNING_RANK = LEVEL_RANK["warning"]
+
+
+class EdgeSource(StrEnum):
+    """Where a caller → callee edge was learnt; spans are the most trustworthy."""
+
+    SPAN = "span"
+    UPSTREAM = "upstream_service"
+    TIME_ORDER = "time_order"
+
+
+@dataclass(slots=True)
+class Event:
+    """The few fields of a record the correlator reads, extracted once."""
+
+    ts: int
+    service: str
+    rank: int
+    message: str
+    span: str | None
+    parent: str | None
+    upstream: str | None
+    duration_ms: float | None
+
+    @property
+    def is_error(self) -> bool:
+        """Error level or worse."""
+        return self.rank >= LEVEL_RANK["error"]
+
+
+@dataclass(slots=True)
+class Request:
+    """One request across services, with its call edges and timings."""
+
+    key: str
+    events: list[Event]
+    order: list[str] = field(default_factory=list)
+    edges: dict[tuple[str, str], EdgeSource] = field(default_factory=dict)
+    calls: dict[tuple[str, str], int] = field(default_factory=dict)
+    first_error: dict[str, Event] = field(default_factory=dict)
+    self_ms: dict[str, float] = field(default_factory=dict)
+    total_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """True when any service logged an error in this request."""
+        return bool(self.first_error)
+
+    def callees(self, service: str) -> list[str]:
+        """Direct callees of a service in this request."""
+        return [callee for caller, callee in self.edges if caller == service]
+
+    def callers(self, service: str) -> list[str]:
+        """Direct callers of a service in this request."""
+        return [caller for caller, callee in self.edges if callee == service]
+
+    def descendants(self, service: str) -> set[str]:
+        """Every service reachable from `service` by calls."""
+        seen: set[str] = set()
+        stack = [service]
+        while stack:
+            for callee in self.callees(stack.pop()):
+                if callee not in seen and callee != service:
+                    seen.add(callee)
+                    stack.append(callee)
+        return seen
+
+
+def to_event(record: LogRecord) -> Event:
+    """Extract what the correlator needs from one record."""
+    fields = record.fields
+    span = _first_text(fields, ("span_id", "spanId", "span"))
+    parent = _first_text(fields, ("parent_span_id", "parentSpanId", "parent_id"))
+    upstream = _first_text(fields, ("upstream_service",))
+    duration = record.field_float("duration_ms") if "duration_ms" in fields else None
+    return Event(
+        ts=record.timestamp_ns,
+        service=record.service,
+        rank=level_rank(record.level),
+        message=record.message,
+        span=span,
+        parent=parent,
+        upstream=upstream,
+        duration_ms=duration,
+    )
+
+
+def request_key(record: LogRecord) -> str | None:
+    """The id that ties a record to its request: trace id first, then correlation id."""
+    return _first_text(record.fields, ("trace_id", "traceId", "correlation_id"))
+
+
+def _first_text(fields: Mapping[str, Any], names: Iterable[str]) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value is not None and value != "":
+            return value if isinstance(value, str) else str(value)
+    return None
+
+
+def group_requests(records: Iterable[LogRecord]) -> tuple[list[Request], list[Event]]:
+    """Requests built from records that carry an id, plus the events that carry none."""
+    grouped: defaultdict[str, list[Event]] = defaultdict(list)
+    loose: list[Event] = []
+    for record in records:
+        key = request_key(record)
+        if key is None:
+            loose.append(to_event(record))
+        else:
+            grouped[key].append(to_event(record))
+    requests = [build_request(key, events) for key, events in grouped.items()]
+    return requests, loose
+
+
+def build_request(key: str, events: list[Event]) -> Request:
+    """Order the events of one request and derive its edges and timings."""
+    events.sort(key=lambda e: e.ts)
+    request = Request(key=key, events=events)
+    seen: set[str] = set()
+    for event in events:
+        if event.service not in seen:
+            seen.add(event.service)
+            request.order.append(event.service)
+        if event.is_error and event.service not in request.first_error:
+            request.first_error[event.service] = event
+    _span_edges(request)
+    _upstream_edges(request)
+    _time_order_edges(request)
+    _timings(request)
+    return request
+
+
+def _add_edge(request: Request, caller: str, callee: str, source: EdgeSource) -> None:
+    if caller == callee:
+        return
+    pair = (caller, callee)
+    if (callee, caller) in request.edges and source is EdgeSource.TIME_ORDER:
+        return
+    request.edges.setdefault(pair, source)
+    request.calls[pair] = request.calls.get(pair, 0) + 1
+
+
+def _span_edges(request: Request) -> None:
+    span_service: dict[str, str] = {}
+    for event in request.events:
+        if event.span is not None:
+            span_service.setdefault(event.span, event.service)
+    linked: set[str] = set()
+    for event in request.events:
+        if event.span is None or event.span in linked:
+            continue
+        owner = span_service[event.span]
+        if owner != event.service:
+            # B3 "shared" spans: the caller logged this span id first.
+            linked.add(event.span)
+            _add_edge(request, owner, event.service, EdgeSource.SPAN)
+        elif event.parent is not None and event.parent in span_service:
+            linked.add(event.span)
+            _add_edge(request, span_service[event.parent], event.service, EdgeSource.SPAN)
+
+
+def _upstream_edges(request: Request) -> None:
+    done: set[tuple[str, str]] = set()
+    for event in request.events:
+        if event.upstream is not None and (event.upstream, event.service) not in done:
+            done.add((event.upstream, event.service))
+            if (event.upstream, event.service) not in request.edges:
+                _add_edge(request, event.upstream, event.service, EdgeSource.UPSTREAM)
+
+
+def _time_order_edges(request: Request) -> None:
+    """Give every service without a caller the one that logged just before it appeared."""
+    has_caller = {callee for _, callee in request.edges}
+    root = request.order[0] if request.order else None
+    previous: str | None = None
+    introduced: set[str] = set()
+    for event in request.events:
+        service = event.service
+        if service not in introduced:
+            introduced.add(service)
+            if previous is not None and service != root and service not in has_caller:
+                _add_edge(request, previous, service, EdgeSource.TIME_ORDER)
+                has_caller.add(service)
+        previous = service
+
+
+def _timings(request: Request) -> None:
+    """Time spent per service, and self time (own time minus time in callees)."""
+    span_ms: dict[tuple[str, str], float] = {}
+    for event in request.events:
+        if event.duration_ms is not None:
+            key = (event.service, event.span or f"#{id(event)}")
+            span_ms[key] = max(span_ms.get(key, 0.0), event.duration_ms)
+    if span_ms:
+        for (service, _), value in span_ms.items():
+            request.total_ms[service] = request.total_ms.get(service, 0.0) + value
+    else:
+        _gap_timings(request)
+        return
+    for service, total in request.total_ms.items():
+        inner = sum(request.total_ms.get(callee, 0.0) for callee in request.callees(service))
+        request.self_ms[service] = max(0.0, total - inner)
+
+
+def _gap_timings(request: Request) -> None:
+    """Without durations, charge each gap between lines to the deeper of its two services."""
+    depth = {service: index for index, service in enumerate(request.order)}
+    for before, after in zip(request.events, request.events[1:], strict=False):
+        gap_ms = (after.ts - before.ts) / 1_000_000
+        deeper = after.service if depth[after.service] >= depth[before.service] else before.service
+        request.self_ms[deeper] = request.self_ms.get(deeper, 0.0) + gap_ms
+    for service in request.order:
+        request.self_ms.setdefault(service, 0.0)
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for event in request.events:
+        first.setdefault(event.service, event.ts)
+        last[event.service] = event.ts
+    for service in request.order:
+        request.total_ms[service] = (last[service] - first[service]) / 1_000_000
+
+
+def error_events(events: Sequence[Event]) -> list[Event]:
+    """Events at error level or worse."""
+    return [event for event in events if event.is_error]
+
+
+def seconds(ns: int) -> float:
+    """Nanoseconds as seconds."""
+    return ns / NS_PER_SECOND
