@@ -1,0 +1,1 @@
+"""Pure log analysis: pattern library, template mining, anomalies and correlation."""
