@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ailogs.domain import parse_duration_ns
@@ -130,6 +130,25 @@ class LimitSettings(BaseSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
 
+class AgentSettings(BaseSettings):
+    """What agents get: export, guardrails, redaction (`AILOGS_AGENT_*`)."""
+
+    model_config = _group("AILOGS_AGENT_")
+
+    export_max_lines: int = Field(default=1_000_000, ge=1)
+    # Loki's max_entries_limit_per_query is the natural page size.
+    export_page_size: int = Field(default=5000, ge=10, le=100_000)
+    # Refuse queries whose index estimate is above this many bytes (0 disables).
+    query_budget_bytes: int = Field(default=50 * 1024**3, ge=0)
+    # Allow queries without `services` (every stream that has a service_name).
+    allow_all_services: bool = True
+    estimate_ttl_s: float = Field(default=30.0, ge=0)
+    # Comma list of redaction classes, or "none": keys, tokens, jwt, passwords,
+    # emails, cards, ips.
+    redact: str = "keys,tokens,jwt,passwords"
+    context_max_lines: int = Field(default=500, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything ailogs reads from its environment."""
 
@@ -143,6 +162,9 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    # Signs pagination cursors; unset means a random secret per process.
+    cursor_secret: SecretStr | None = None
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("log_level")
@@ -158,6 +180,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "redis": RedisSettings,
     "database": DatabaseSettings,
     "limits": LimitSettings,
+    "agent": AgentSettings,
     "ingest": IngestSettings,
 }
 _GROUP_FIELDS = frozenset(_GROUPS)
