@@ -63,7 +63,7 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             if scope["type"] == "http":
-                route = getattr(scope.get("route"), "path", "unmatched")
+                route = route_template(scope)
                 self.metrics.http_latency.labels(route, scope["method"], str(status)).observe(
                     elapsed
                 )
@@ -82,6 +82,18 @@ class RequestContextMiddleware:
     def _too_large(self, scope: Scope) -> bool:
         length = _header(scope, b"content-length")
         return length is not None and length.isdigit() and int(length) > self.max_body_bytes
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template (`/api/v1/ai_logs/conversations/{id}`), low cardinality."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path: str = scope["path"]
+    # Put the parameter names back where their values stand, segment by segment.
+    values = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    return "/".join(
+        "{" + values[part] + "}" if part in values else part for part in path.split("/")
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -31,14 +31,14 @@ class RetryableStatus(Exception):
 
 def is_retryable(exc: BaseException) -> bool:
     """True for the failures a retry may fix."""
-    return isinstance(exc, RetryableStatus | RETRYABLE_TRANSPORT)
+    return isinstance(exc, (RetryableStatus, *RETRYABLE_TRANSPORT))
 
 
 class RetryAfterWait:
     """Exponential backoff with jitter, replaced by Retry-After when Loki sends one."""
 
     def __init__(self, *, initial_s: float = 0.2, max_s: float = 5.0) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial_s, max=max_s, jitter=initial_s)
+        self._backoff = wait_exponential_jitter(multiplier=initial_s, max=max_s, jitter=initial_s)
         self._max_s = max_s
 
     def __call__(self, state: RetryCallState) -> float:

@@ -1,0 +1,1 @@
+"""Benchmarks import helpers from the test suite."""

@@ -1,0 +1,5 @@
+"""`python -m ailogs` runs the command line."""
+
+from ailogs.cli import main
+
+main()
