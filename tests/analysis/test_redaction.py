@@ -1,0 +1,90 @@
+"""Redaction: secrets and personal data never leave ailogs unmasked."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from ailogs.analysis.redaction import ALL_CLASSES, Redactor, luhn_valid, parse_classes
+from ailogs.domain import make_record
+
+DEFAULT = Redactor()
+EVERYTHING = Redactor(ALL_CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (
+            "calling openai with sk-proj-abcdefghijklmnopqrstuvwx",
+            "sk-proj-abcdefghijklmnopqrstuvwx",
+        ),
+        ("aws key AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "token ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+        ),
+        ("Authorization: Bearer abc.def-ghi_jkl123", "abc.def-ghi_jkl123"),
+        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r", "eyJhbG"),
+        ("login failed password=hunter22 user=bob", "hunter22"),
+        ('{"api_key": "abcd1234efgh", "x": 1}', "abcd1234efgh"),
+    ],
+)
+def test_default_classes_mask_keys_tokens_and_passwords(text: str, secret: str) -> None:
+    masked = DEFAULT.redact(text)
+    assert secret not in masked
+    assert "[REDACTED:" in masked
+
+
+def test_default_keeps_emails_ips_and_ordinary_text() -> None:
+    text = "user bob@example.com from 10.0.0.1 asked for model gpt-4o in 1234 ms"
+    assert DEFAULT.redact(text) == text
+
+
+def test_optional_classes_mask_emails_cards_and_ips() -> None:
+    text = "bob@example.com paid with 4111 1111 1111 1111 from 192.168.1.20"
+    masked = EVERYTHING.redact(text)
+    assert "bob@example.com" not in masked
+    assert "4111" not in masked
+    assert "192.168.1.20" not in masked
+
+
+def test_card_numbers_need_a_valid_luhn_checksum() -> None:
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+    assert EVERYTHING.redact("order 4111111111111112 shipped") == "order 4111111111111112 shipped"
+
+
+def test_masking_json_text_keeps_it_valid_json() -> None:
+    line = orjson.dumps(
+        {
+            "msg": "retry with Bearer abcdefgh12345678 for caf\u00e9@x.io",
+            "password": "p@ss w0rd",
+            "key": "sk-ant-api03-abcdefghijklmnopqrstuv",
+        }
+    ).decode()
+    masked = EVERYTHING.redact(line)
+    body = orjson.loads(masked)
+    assert "sk-ant" not in masked
+    assert "abcdefgh12345678" not in body["msg"]
+    assert body["password"].startswith("[REDACTED")
+
+
+def test_records_are_masked_in_line_message_and_fields() -> None:
+    record = make_record(
+        1, '{"msg": "auth with sk-live-0123456789abcdefghij", "level": "error"}', {}
+    )
+    masked = DEFAULT.redact_record(record)
+    assert "sk-live" not in masked.line
+    assert "sk-live" not in masked.message
+    assert "sk-live" not in masked.fields["msg"]
+    clean = make_record(1, '{"msg": "all good"}', {})
+    assert DEFAULT.redact_record(clean) is clean
+
+
+def test_parse_classes() -> None:
+    assert parse_classes("none") == ()
+    assert parse_classes("keys, emails") == ("keys", "emails")
+    assert parse_classes("all") == ALL_CLASSES
+    with pytest.raises(ValueError, match="unknown"):
+        parse_classes("keys,social")
