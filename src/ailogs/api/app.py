@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from ailogs import __version__
+from ailogs.analysis.patterns import default_pattern_library, detect_patterns
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
@@ -48,7 +49,15 @@ def build_runtime(
         transport=loki_transport,
         observer=metrics.observe_loki,
     )
-    runtime = Runtime(settings=settings, metrics=metrics, loki=loki, cache=InMemoryQueryCache())
+    library = default_pattern_library()
+    runtime = Runtime(
+        settings=settings,
+        metrics=metrics,
+        loki=loki,
+        cache=InMemoryQueryCache(),
+        patterns=library,
+        detect=lambda records: [hit.to_dict() for hit in detect_patterns(records, library)],
+    )
 
     async def cache_health() -> dict[str, Any]:
         return {"status": "up" if await runtime.cache.ping() else "down", "backend": "memory"}
