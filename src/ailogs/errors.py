@@ -34,6 +34,9 @@ class ErrorCode(StrEnum):
     CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
     WORKSPACE_NOT_FOUND = "WORKSPACE_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    STREAM_LIMIT_EXCEEDED = "STREAM_LIMIT_EXCEEDED"
+    INVALID_FRAME = "INVALID_FRAME"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
 
 
 class AilogsError(Exception):
@@ -207,6 +210,22 @@ class DatabaseUnavailable(AilogsError):
     code = ErrorCode.DATABASE_UNAVAILABLE
     status = 503
     remediation = "Check that the database at AILOGS_DATABASE_URL is running."
+
+
+class StreamLimitExceeded(AilogsError):
+    """A live-stream limit (streams per client, total, upstream tails) was reached."""
+
+    code = ErrorCode.STREAM_LIMIT_EXCEEDED
+    status = 429
+    remediation = "Close streams you no longer read, or reconnect later."
+
+
+class InvalidFrame(AilogsError):
+    """A live-stream client frame is not JSON, not an object, or of an unknown type."""
+
+    code = ErrorCode.INVALID_FRAME
+    status = 400
+    remediation = "Send JSON objects typed subscribe, update_filter, unsubscribe or ping."
 
 
 class SettingsError(Exception):
