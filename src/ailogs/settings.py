@@ -77,6 +77,32 @@ class RedisSettings(BaseSettings):
         return value
 
 
+class CacheSettings(BaseSettings):
+    """Query-answer caching policy (`AILOGS_CACHE_*`); the store is AILOGS_REDIS_URL."""
+
+    model_config = _group("AILOGS_CACHE_")
+
+    live_ttl_s: float = Field(default=10.0, ge=0, le=3600)
+    immutable_ttl_s: float = Field(default=86400.0, ge=0)
+    stale_grace_s: float = Field(default=600.0, ge=0)
+    # Relative windows end on a multiple of this, so repeated calls share a key.
+    align_s: int = Field(default=10, ge=0, le=3600)
+    compress_min_bytes: int = Field(default=16 * 1024, ge=0)
+    max_entries: int = Field(default=1024, ge=1)
+    redis_max_connections: int = Field(default=64, ge=1, le=10_000)
+    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+
+
+class RateLimitSettings(BaseSettings):
+    """Per-caller request rate (`AILOGS_RATE_LIMIT_*`): per key, or per address when open."""
+
+    model_config = _group("AILOGS_RATE_LIMIT_")
+
+    enabled: bool = True
+    per_second: float = Field(default=10.0, gt=0)
+    burst: int = Field(default=50, ge=1)
+
+
 class DatabaseSettings(BaseSettings):
     """The operations store: an SQLAlchemy async URL."""
 
@@ -160,6 +186,8 @@ class Settings(BaseSettings):
     allow_anonymous: bool = False
     loki: LokiSettings = Field(default_factory=LokiSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
@@ -178,6 +206,8 @@ class Settings(BaseSettings):
 _GROUPS: dict[str, type[BaseSettings]] = {
     "loki": LokiSettings,
     "redis": RedisSettings,
+    "cache": CacheSettings,
+    "rate_limit": RateLimitSettings,
     "database": DatabaseSettings,
     "limits": LimitSettings,
     "agent": AgentSettings,

@@ -8,7 +8,7 @@ from typing import Any
 
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.cache.base import QueryCache
-from ailogs.domain import parse_duration_ns
+from ailogs.domain import NS_PER_SECOND, parse_duration_ns
 from ailogs.loki.client import LokiClient
 from ailogs.services.query import PatternDetector, PatternSource, QueryScope
 from ailogs.services.request_spec import SpecLimits
@@ -43,6 +43,7 @@ class Runtime:
             default_limit=limits.default_limit,
             max_param_length=limits.max_param_length,
             max_services=limits.max_services,
+            live_align_ns=self.settings.cache.align_s * NS_PER_SECOND,
         )
 
     def query_scope(self, tenant: str | None = None) -> QueryScope:
@@ -52,4 +53,6 @@ class Runtime:
             tenant=tenant if tenant is not None else loki.tenant,
             ingestion_delay_s=loki.ingestion_delay_s,
             loki_max_entries=loki.max_entries,
+            cache_live_ttl_s=self.settings.cache.live_ttl_s,
+            cache_immutable_ttl_s=self.settings.cache.immutable_ttl_s,
         )

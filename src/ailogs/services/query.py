@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import orjson
 
 from ailogs.cache.base import QueryCache
-from ailogs.cache.keys import answer_key, answer_ttl_s
+from ailogs.cache.keys import IMMUTABLE_TTL_S, LIVE_TTL_S, answer_key, answer_ttl_s
 from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec
 from ailogs.errors import LokiRateLimited, LokiTimeout, LokiUnavailable
 from ailogs.logql import LogQLPlan, build_plan, selector_for
@@ -41,6 +41,8 @@ class QueryScope:
     tenant: str | None = None
     ingestion_delay_s: int = 120
     loki_max_entries: int = 5000
+    cache_live_ttl_s: float = LIVE_TTL_S
+    cache_immutable_ttl_s: float = IMMUTABLE_TTL_S
 
 
 def plan_for(spec: QuerySpec, patterns: PatternSource | None) -> LogQLPlan:
@@ -68,29 +70,40 @@ async def run_query(
     """
     plan = plan_for(spec, patterns)
     key = answer_key(
-        "query/v1",
-        scope.tenant,
-        plan.log_query,
-        spec.window.start_ns,
-        spec.window.end_ns,
-        spec.limit,
-        spec.direction.value,
+        tenant=scope.tenant,
+        logql=plan.log_query,
+        start_ns=spec.window.start_ns,
+        end_ns=spec.window.end_ns,
+        limit=spec.limit,
+        direction=spec.direction.value,
     )
     cached = await cache.get(key)
     if cached is not None and not cached.stale:
         return _with_cache_status(cached.payload, CacheStatus.HIT)
-    try:
+
+    async def load() -> dict[str, Any]:
         answer = await _ask_loki(spec, plan, loki=loki, scope=scope, detect=detect)
+        now = now_ns if now_ns is not None else time.time_ns()
+        ttl_s = answer_ttl_s(
+            spec.window.end_ns,
+            now,
+            scope.ingestion_delay_s,
+            live_ttl_s=scope.cache_live_ttl_s,
+            immutable_ttl_s=scope.cache_immutable_ttl_s,
+        )
+        await cache.set(key, orjson.dumps(answer), ttl_s)
+        return answer
+
+    try:
+        # Identical concurrent misses share one Loki call (single-flight).
+        shared = await cache.coalesce(key, load)
     except _STALE_OK:
         if cached is not None:
+            cache.stats.stale_served += 1
             return _with_cache_status(cached.payload, CacheStatus.STALE)
         raise
-    now = now_ns if now_ns is not None else time.time_ns()
-    await cache.set(
-        key, orjson.dumps(answer), answer_ttl_s(spec.window.end_ns, now, scope.ingestion_delay_s)
-    )
-    answer["stats"]["cache"] = CacheStatus.MISS.value
-    return answer
+    # Callers that shared the flight each get their own top level and stats.
+    return {**shared, "stats": {**shared["stats"], "cache": CacheStatus.MISS.value}}
 
 
 def _with_cache_status(payload: bytes, status: CacheStatus) -> dict[str, Any]:

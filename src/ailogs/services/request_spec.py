@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ailogs.cache.keys import align_up_ns
 from ailogs.domain import NS_PER_SECOND, Direction, Mode, QuerySpec, TimeWindow, parse_duration_ns
 from ailogs.errors import ValidationFailed
 
@@ -50,6 +51,8 @@ class SpecLimits:
     default_limit: int
     max_param_length: int
     max_services: int
+    # Relative windows end on a multiple of this, so repeated calls share a cache key.
+    live_align_ns: int = 0
 
 
 def build_spec(
@@ -130,7 +133,11 @@ def _direction(raw: str | None, mode: Mode) -> Direction:
 def _window(params: QueryParams, limits: SpecLimits, now_ns: int) -> TimeWindow:
     if params.time_range and params.start:
         raise ValidationFailed("give time_range or start, not both", field="time_range")
-    end_ns = parse_time_ns(params.end, "end") if params.end else now_ns
+    end_ns = (
+        parse_time_ns(params.end, "end")
+        if params.end
+        else align_up_ns(now_ns, limits.live_align_ns)
+    )
     if params.start:
         start_ns = parse_time_ns(params.start, "start")
     else:
