@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,6 @@ from ailogs.store.models import (
     AiOperation,
     AiWorkspaceUsage,
     AiWorkspaceUsageError,
-    ApiKey,
     IngestCheckpoint,
     QueryAudit,
     table_of,
@@ -112,52 +111,6 @@ class QueryAuditRepository(_Repository):
             )
         )
         await self.session.flush()
-
-
-class ApiKeyRepository(_Repository):
-    """API keys, looked up by the hash of the presented key (the key is never stored)."""
-
-    async def add(
-        self,
-        *,
-        key_id: str,
-        name: str,
-        key_hash: str,
-        created_at_ns: int,
-        tenant: str | None = None,
-        allowed_workspaces: Sequence[str] = (),
-    ) -> ApiKey:
-        """Store a new key."""
-        key = ApiKey(
-            id=key_id,
-            name=name,
-            key_hash=key_hash,
-            tenant=tenant,
-            allowed_workspaces=list(allowed_workspaces),
-            created_at_ns=created_at_ns,
-        )
-        self.session.add(key)
-        await self.session.flush()
-        return key
-
-    async def by_hash(self, key_hash: str) -> ApiKey | None:
-        """The key with this hash, revoked or not."""
-        return await self.session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-
-    async def revoke(self, key_id: str, now_ns: int) -> bool:
-        """Mark a key revoked; False when no active key has this id."""
-        result = await self.session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key_id, ApiKey.revoked_at_ns.is_(None))
-            .values(revoked_at_ns=now_ns)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def touch(self, key_id: str, now_ns: int) -> None:
-        """Record that a key was just used."""
-        await self.session.execute(
-            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at_ns=now_ns)
-        )
 
 
 class ConversationRepository(_Repository):
