@@ -1,0 +1,229 @@
+"""Streamed export of every line a query matches: ndjson, csv or json, constant memory.
+
+Lines come from `PageReader` (loss-free, duplicate-free paging) one Loki page
+at a time and leave as encoded bytes before the next page is read. The stream
+always ends with a status, so a client can tell a complete export from one cut
+by the line cap or by a Loki failure after the response had started:
+
+- `ndjson`: one entry object per line; the last line is `{"_status": {...}}`
+  (entries never have a `_status` key).
+- `csv`: a header row `timestamp,service,level,message,labels,fields,line`
+  (labels and fields as JSON objects, line the raw log line), one row per
+  entry, and a last line `# status: {...}` (a comment: skip it with
+  `pandas.read_csv(..., comment="#")` or by its leading `#`; no timestamp
+  starts with `#`).
+- `json`: `{"entries": [...], "status": {...}}`.
+
+The status is `{"complete", "lines", "max_lines", "truncated", "requests",
+"enumerated_timestamps", "incomplete_timestamps", "error"}`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from ailogs.domain import NS_PER_SECOND, LogRecord, QuerySpec
+from ailogs.errors import AilogsError
+from ailogs.loki.client import LokiClient
+from ailogs.services.pager import PageReader, ReadStats
+from ailogs.services.query import QueryScope
+
+CSV_COLUMNS = ("timestamp", "service", "level", "message", "labels", "fields", "line")
+
+
+class ExportFormat(StrEnum):
+    """The encodings an export can stream."""
+
+    NDJSON = "ndjson"
+    CSV = "csv"
+    JSON = "json"
+
+
+MEDIA_TYPES = {
+    ExportFormat.NDJSON: "application/x-ndjson",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.JSON: "application/json",
+}
+
+RecordFilter = Callable[[LogRecord], LogRecord]
+
+
+class _Stamper:
+    """RFC3339Nano timestamps, formatting the seconds part once per distinct second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, timestamp_ns: int) -> str:
+        second, nanos = divmod(timestamp_ns, NS_PER_SECOND)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        return f"{self._prefix}{nanos:09d}Z"
+
+
+@dataclass(slots=True)
+class ExportStatus:
+    """The trailing status of an export."""
+
+    max_lines: int
+    lines: int = 0
+    truncated: bool = False
+    error: dict[str, str] | None = None
+
+    def as_dict(self, stats: ReadStats) -> dict[str, Any]:
+        """The status object written at the end of the stream."""
+        return {
+            "complete": self.error is None
+            and not self.truncated
+            and not stats.incomplete_timestamps,
+            "lines": self.lines,
+            "max_lines": self.max_lines,
+            "truncated": self.truncated,
+            "requests": stats.requests,
+            "enumerated_timestamps": stats.enumerated_timestamps,
+            "incomplete_timestamps": len(stats.incomplete_timestamps),
+            "error": self.error,
+        }
+
+
+class _Encoder:
+    """Turns batches of records into bytes for one format."""
+
+    def __init__(self, fmt: ExportFormat) -> None:
+        self.fmt = fmt
+        self._stamp = _Stamper()
+        self._first = True
+
+    def _entry(self, record: LogRecord) -> dict[str, Any]:
+        return {
+            "timestamp": self._stamp(record.timestamp_ns),
+            "service": record.service,
+            "level": record.level,
+            "message": record.message,
+            "labels": record.labels,
+            "fields": record.fields,
+        }
+
+    def header(self) -> bytes:
+        if self.fmt is ExportFormat.CSV:
+            return (",".join(CSV_COLUMNS) + "\r\n").encode()
+        if self.fmt is ExportFormat.JSON:
+            return b'{"entries":['
+        return b""
+
+    def batch(self, records: list[LogRecord]) -> bytes:
+        dumps = orjson.dumps
+        if self.fmt is ExportFormat.NDJSON:
+            return b"".join(
+                [dumps(self._entry(r), option=orjson.OPT_APPEND_NEWLINE) for r in records]
+            )
+        if self.fmt is ExportFormat.JSON:
+            body = b",".join([dumps(self._entry(r)) for r in records])
+            if self._first:
+                self._first = False
+                return body
+            return b"," + body
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        stamp = self._stamp
+        writer.writerows(
+            (
+                stamp(r.timestamp_ns),
+                r.service,
+                r.level,
+                r.message,
+                dumps(r.labels).decode(),
+                dumps(r.fields).decode(),
+                r.line,
+            )
+            for r in records
+        )
+        return buffer.getvalue().encode()
+
+    def trailer(self, status: dict[str, Any]) -> bytes:
+        if self.fmt is ExportFormat.NDJSON:
+            return orjson.dumps({"_status": status}) + b"\n"
+        if self.fmt is ExportFormat.JSON:
+            return b'],"status":' + orjson.dumps(status) + b"}"
+        return b"# status: " + orjson.dumps(status) + b"\n"
+
+
+async def open_export(
+    spec: QuerySpec,
+    logql: str,
+    fmt: ExportFormat,
+    *,
+    loki: LokiClient,
+    scope: QueryScope,
+    max_lines: int,
+    page_size: int,
+    redact: RecordFilter | None = None,
+) -> AsyncIterator[bytes]:
+    """Start an export: the first page is read now (so Loki errors are still HTTP errors).
+
+    Returns the byte stream; it ends with the trailing status.
+    """
+    reader = PageReader(
+        loki=loki,
+        query=logql,
+        window=spec.window,
+        direction=spec.direction,
+        tenant=scope.tenant,
+        page_size=page_size,
+        max_entries=scope.loki_max_entries,
+    )
+    batches = reader.read()
+    first = await anext(batches, None)
+    return _stream(first, batches, reader, _Encoder(fmt), ExportStatus(max_lines), redact)
+
+
+async def _stream(
+    first: list[LogRecord] | None,
+    batches: AsyncIterator[list[LogRecord]],
+    reader: PageReader,
+    encoder: _Encoder,
+    status: ExportStatus,
+    redact: RecordFilter | None,
+) -> AsyncIterator[bytes]:
+    yield encoder.header()
+    try:
+        batch = first
+        while batch is not None:
+            room = status.max_lines - status.lines
+            if len(batch) > room:
+                batch = batch[:room]
+                status.truncated = True
+            if redact is not None:
+                batch = [redact(record) for record in batch]
+            status.lines += len(batch)
+            if batch:
+                yield encoder.batch(batch)
+            if status.truncated:
+                break
+            batch = await anext(batches, None)
+            if batch is not None and status.lines >= status.max_lines:
+                status.truncated = True
+                break
+    except AilogsError as exc:
+        status.error = {"code": exc.code.value, "message": exc.message}
+    finally:
+        await _close(batches)
+    yield encoder.trailer(status.as_dict(reader.stats))
+
+
+async def _close(batches: AsyncIterator[list[LogRecord]]) -> None:
+    close = getattr(batches, "aclose", None)
+    if close is not None:
+        await close()

@@ -1,0 +1,240 @@
+"""Loss-free, duplicate-free reading of a log query through Loki, page by page.
+
+Loki returns at most `limit` entries per request, the earliest (forward) or
+newest (backward) first, and many lines can share one nanosecond across
+streams. Paging by "next start = last timestamp + 1" loses the lines that
+share the page's last timestamp; "next start = last timestamp" repeats them.
+This reader does neither:
+
+- A full page is cut before its boundary timestamp T: lines strictly before T
+  (forward) are complete and emitted; the next request starts at T, so every
+  line at T is read again in full by a later page.
+- A full page whose lines all share T cannot move past T that way. Those lines
+  are enumerated exactly: one request for the single nanosecond [T, T+1) with
+  Loki's maximum limit, and, when even that is full, `/series` for the streams
+  alive at T and one request per stream for that nanosecond. Only a single
+  stream holding more than the maximum lines at one nanosecond can still be
+  incomplete; the reader counts those (`incomplete_timestamps`) instead of
+  hiding them.
+
+Lines are emitted in a total order: timestamp, then stream labels, then line
+text (reversed for backward reads). That order makes a `Position` (boundary
+timestamp plus how many lines at it were already read) exact, which is what
+`/query` cursors carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import orjson
+
+from ailogs.domain import Direction, LogRecord, TimeWindow
+from ailogs.logql import quote_string
+from ailogs.loki.client import LokiClient
+
+_STREAM_QUERY_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a read resumes.
+
+    Forward: lines at or after `timestamp_ns`; backward: lines at or before it.
+    The first `skip` lines at exactly `timestamp_ns` (in the reader's order) were
+    already read.
+    """
+
+    timestamp_ns: int
+    skip: int = 0
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What a read cost and whether anything could not be enumerated."""
+
+    requests: int = 0
+    lines: int = 0
+    enumerated_timestamps: int = 0
+    incomplete_timestamps: list[int] = field(default_factory=list)
+    bytes_processed: int = 0
+
+
+def split_selector(logql: str) -> tuple[str, str]:
+    """Split a log query into its stream selector and the pipeline after it."""
+    text = logql.lstrip()
+    if not text.startswith("{"):
+        raise ValueError("a log query starts with a stream selector")
+    in_string = False
+    escaped = False
+    quote = ""
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                in_string = False
+        elif char in '"`':
+            in_string = True
+            quote = char
+        elif char == "}":
+            return text[: index + 1], text[index + 1 :]
+    raise ValueError("unterminated stream selector")
+
+
+def exact_selector(labels: dict[str, str]) -> str:
+    """A selector matching exactly one stream: every label by equality, every value escaped."""
+    if not labels:
+        raise ValueError("a stream needs at least one label")
+    for name in labels:
+        if not _is_label_name(name):
+            raise ValueError(f"not a label name: {name!r}")
+    return "{" + ", ".join(f"{k}={quote_string(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _is_label_name(name: str) -> bool:
+    return _LABEL_NAME.fullmatch(name) is not None
+
+
+class _StreamKeys:
+    """Sortable identities of streams, computed once per labels object."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[object, bytes]] = {}
+
+    def key(self, labels: object) -> bytes:
+        cached = self._by_id.get(id(labels))
+        if cached is not None and cached[0] is labels:
+            return cached[1]
+        value = orjson.dumps(labels, option=orjson.OPT_SORT_KEYS)
+        self._by_id[id(labels)] = (labels, value)
+        return value
+
+
+class PageReader:
+    """Reads every line of one log query in a window exactly once, in a total order."""
+
+    def __init__(
+        self,
+        *,
+        loki: LokiClient,
+        query: str,
+        window: TimeWindow,
+        direction: Direction,
+        tenant: str | None,
+        page_size: int,
+        max_entries: int,
+    ) -> None:
+        self._loki = loki
+        self._query = query
+        self._selector, self._pipeline = split_selector(query)
+        self._window = window
+        self._direction = direction
+        self._tenant = tenant
+        self._page_size = max(1, min(page_size, max_entries))
+        self._max_entries = max_entries
+        self.stats = ReadStats()
+
+    def _sorted(self, records: list[LogRecord]) -> list[LogRecord]:
+        keys = _StreamKeys()
+        records.sort(
+            key=lambda r: (r.timestamp_ns, keys.key(r.labels), r.line),
+            reverse=self._direction is Direction.BACKWARD,
+        )
+        return records
+
+    async def _fetch(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
+        self.stats.requests += 1
+        response = await self._loki.query_range(
+            query,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            limit=limit,
+            direction=self._direction,
+            tenant=self._tenant,
+        )
+        self.stats.bytes_processed += response.stats.bytes_processed
+        return response.records
+
+    async def _enumerate(self, timestamp_ns: int) -> list[LogRecord]:
+        """Every line at exactly one nanosecond."""
+        self.stats.enumerated_timestamps += 1
+        end = timestamp_ns + 1
+        if self._page_size < self._max_entries:
+            records = await self._fetch(self._query, timestamp_ns, end, self._max_entries)
+            if len(records) < self._max_entries:
+                return self._sorted(records)
+        self.stats.requests += 1
+        streams = await self._loki.series(
+            [self._selector], start_ns=timestamp_ns, end_ns=end, tenant=self._tenant
+        )
+        gate = asyncio.Semaphore(_STREAM_QUERY_CONCURRENCY)
+
+        async def one(labels: dict[str, str]) -> list[LogRecord]:
+            async with gate:
+                query = exact_selector(labels) + self._pipeline
+                return await self._fetch(query, timestamp_ns, end, self._max_entries)
+
+        results = await asyncio.gather(*(one(labels) for labels in streams))
+        merged: list[LogRecord] = []
+        for part in results:
+            if len(part) >= self._max_entries:
+                self.stats.incomplete_timestamps.append(timestamp_ns)
+            merged.extend(part)
+        return self._sorted(merged)
+
+    async def read(self, position: Position | None = None) -> AsyncIterator[list[LogRecord]]:
+        """Yield batches of records in order until the window is exhausted."""
+        forward = self._direction is Direction.FORWARD
+        window = self._window
+        if position is None:
+            boundary = window.start_ns if forward else window.end_ns - 1
+            skip = 0
+        else:
+            boundary, skip = position.timestamp_ns, position.skip
+        while window.start_ns <= boundary < window.end_ns:
+            start, end = (boundary, window.end_ns) if forward else (window.start_ns, boundary + 1)
+            records = self._sorted(await self._fetch(self._query, start, end, self._page_size))
+            if not records:
+                return
+            last = records[-1].timestamp_ns
+            done = len(records) < self._page_size
+            enumerated = not done and records[0].timestamp_ns == last
+            if done:
+                batch = records
+            elif enumerated:
+                batch = await self._enumerate(last)
+            else:
+                cut = len(records)
+                while records[cut - 1].timestamp_ns == last:
+                    cut -= 1
+                batch = records[:cut]
+            if skip:
+                batch = _skip_at(batch, boundary, skip)
+                skip = 0
+            if batch:
+                self.stats.lines += len(batch)
+                yield batch
+            if done:
+                return
+            if enumerated:
+                # Every line at `last` was read: move past it.
+                boundary = last + 1 if forward else last - 1
+            else:
+                boundary = last
+
+
+def _skip_at(batch: list[LogRecord], timestamp_ns: int, skip: int) -> list[LogRecord]:
+    """Drop the first `skip` lines at `timestamp_ns` (they lead the batch in order)."""
+    index = 0
+    while index < len(batch) and index < skip and batch[index].timestamp_ns == timestamp_ns:
+        index += 1
+    return batch[index:] if index else batch
