@@ -21,7 +21,7 @@ IMMUTABLE_TTL_S = 24 * 3600.0
 LIVE_TTL_S = 10.0
 
 _QUOTED_OR_SPACE = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|\s+')
-_KEY_PREFIX = re.compile(r"[0-9a-f:]{0,80}")
+_KEY_PREFIX = re.compile(r"(?:q:)?[0-9a-f:]{0,80}")
 
 
 def normalise_logql(logql: str) -> str:
@@ -62,7 +62,7 @@ def answer_key(
 
 
 def valid_key_prefix(prefix: str) -> bool:
-    """True for a prefix made only of key characters (hex and `:`): safe in SCAN MATCH."""
+    """True for a prefix made only of key characters (`q:`, hex, `:`): safe in SCAN MATCH."""
     return _KEY_PREFIX.fullmatch(prefix) is not None
 
 
