@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -218,7 +218,7 @@ class LokiTail:
 
     async def tail(
         self, query: str, *, tenant: str | None = None, start_ns: int | None = None
-    ) -> AsyncIterator[TailEvent]:
+    ) -> AsyncGenerator[TailEvent, None]:
         """Yield batches of new lines forever, reconnecting after failures.
 
         Raises LokiBadQuery or LokiUnauthorized when Loki refuses the tail itself
