@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ailogs.domain import Direction, Mode, QuerySpec, TimeWindow
-from ailogs.logql import build_plan, selector_for
+from ailogs.logql import all_lines_query, build_plan, selector_for
 
 HOUR = TimeWindow(0, 3600 * 10**9)
 ERR = '"(?i)error|err|critical|crit|fatal|panic|alert|emerg|emergency"'
@@ -107,7 +107,7 @@ def test_performance_mode_keeps_lines_with_duration_and_builds_quantiles() -> No
 
 @pytest.mark.parametrize(
     "hostile",
-    ['"}', '"} |= "', "`", "\\", "\\\"", "|", ".+", "\n", "\r\n", '{job=~".+"}', "\x00"],
+    ['"}', '"} |= "', "`", "\\", '\\"', "|", ".+", "\n", "\r\n", '{job=~".+"}', "\x00"],
 )
 @pytest.mark.parametrize("mode", list(Mode))
 def test_no_value_can_close_a_string_early(mode: Mode, hostile: str) -> None:
@@ -127,3 +127,8 @@ def test_no_value_can_close_a_string_early(mode: Mode, hostile: str) -> None:
         spec(mode, services=("s",), workspace_id="w", conversation_id="c", search="q")
     ).log_query.count('"')
     assert unescaped.count('"') == builder_quotes
+
+
+def test_all_lines_query_keeps_only_the_filters() -> None:
+    query = all_lines_query(spec(Mode.ERRORS, services=("api",), correlation_id="r-1", search="x"))
+    assert query == '{service_name="api"} | correlation_id="r-1" |= "x"'

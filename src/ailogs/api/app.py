@@ -10,12 +10,12 @@ import httpx
 from fastapi import FastAPI
 
 from ailogs import __version__
-from ailogs.analysis.patterns import default_pattern_library, detect_patterns
+from ailogs.analysis.patterns import default_pattern_library
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
 from ailogs.api.responses import JSONAnswer
-from ailogs.api.routes import health, query
+from ailogs.api.routes import health, query, stream
 from ailogs.api.runtime import Runtime
 from ailogs.cache.memory import InMemoryQueryCache
 from ailogs.jsonlog import configure_logging
@@ -55,8 +55,7 @@ def build_runtime(
         metrics=metrics,
         loki=loki,
         cache=InMemoryQueryCache(),
-        patterns=library,
-        detect=lambda records: [hit.to_dict() for hit in detect_patterns(records, library)],
+        library=library,
     )
 
     async def cache_health() -> dict[str, Any]:
@@ -65,6 +64,9 @@ def build_runtime(
     runtime.health_checks["cache"] = cache_health
     runtime.closers.append(runtime.cache.aclose)
     runtime.closers.append(loki.aclose)
+    # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
+    runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)
+    runtime.closers.append(runtime.stream_hub.aclose)
     return runtime
 
 
@@ -102,5 +104,6 @@ def create_app(
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(query.router, prefix=API_PREFIX)
+    app.include_router(stream.router, prefix=API_PREFIX)
     app.include_router(health.metrics_router)
     return app

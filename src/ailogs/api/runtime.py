@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ailogs.analysis.patterns import PatternLibrary, detect_patterns
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.cache.base import QueryCache
-from ailogs.domain import NS_PER_SECOND, parse_duration_ns
+from ailogs.domain import NS_PER_SECOND, LogRecord, parse_duration_ns
 from ailogs.loki.client import LokiClient
-from ailogs.services.query import PatternDetector, PatternSource, QueryScope
+from ailogs.services.access import AccessControl
+from ailogs.services.query import QueryScope
 from ailogs.services.request_spec import SpecLimits
+from ailogs.services.stream_hub import StreamHub
 from ailogs.settings import Settings
 
 # A component check for /health: returns a dict with at least {"status": "up"|"down"|...}.
@@ -26,8 +29,10 @@ class Runtime:
     metrics: ServiceMetrics
     loki: LokiClient
     cache: QueryCache
-    patterns: PatternSource | None = None
-    detect: PatternDetector | None = None
+    library: PatternLibrary
+    stream_hub: StreamHub | None = None
+    # Keys, workspaces, rate limits, denial audit; None only in apps built without it.
+    access: AccessControl | None = None
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     # Objects other features attach (store engine, stream hub, ...), closed in reverse order.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -45,6 +50,10 @@ class Runtime:
             max_services=limits.max_services,
             live_align_ns=self.settings.cache.align_s * NS_PER_SECOND,
         )
+
+    def detect_patterns(self, records: Sequence[LogRecord]) -> list[dict[str, Any]]:
+        """The pattern library's hits in some records, in the API's shape."""
+        return [hit.to_dict() for hit in detect_patterns(records, self.library)]
 
     def query_scope(self, tenant: str | None = None) -> QueryScope:
         """The Loki scope for a caller (its tenant, or the configured one)."""

@@ -70,6 +70,11 @@ def _filters(spec: QuerySpec) -> str:
     return "".join(stages)
 
 
+def all_lines_query(spec: QuerySpec) -> str:
+    """Every line of the spec's services that passes its metadata and search filters."""
+    return _selector(spec) + _filters(spec)
+
+
 def build_plan(spec: QuerySpec, *, pattern_regex: str | None = None) -> LogQLPlan:
     """Build the LogQL for a spec.
 
@@ -114,4 +119,4 @@ def build_plan(spec: QuerySpec, *, pattern_regex: str | None = None) -> LogQLPla
     raise ValueError(f"unknown mode {mode!r}")
 
 
-__all__ = ["LogQLPlan", "build_plan", "quote_meta", "selector_for"]
+__all__ = ["LogQLPlan", "all_lines_query", "build_plan", "quote_meta", "selector_for"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 import orjson
@@ -191,7 +191,7 @@ class PageReader:
             merged.extend(part)
         return self._sorted(merged)
 
-    async def read(self, position: Position | None = None) -> AsyncIterator[list[LogRecord]]:
+    async def read(self, position: Position | None = None) -> AsyncGenerator[list[LogRecord], None]:
         """Yield batches of records in order until the window is exhausted."""
         forward = self._direction is Direction.FORWARD
         window = self._window

@@ -183,3 +183,34 @@ def parse_time_ns(raw: str, name: str) -> int:
         stamp = stamp.replace(tzinfo=UTC)
     seconds = int(stamp.timestamp())
     return seconds * NS_PER_SECOND + stamp.microsecond * 1000
+
+
+def baseline_window(
+    window: TimeWindow,
+    *,
+    shift: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> TimeWindow:
+    """The baseline of an analysis: the preceding window by default, the same length
+    `shift` earlier (`baseline=1d`), or explicit `baseline_start`/`baseline_end`."""
+    if start or end:
+        if not (start and end):
+            raise ValidationFailed(
+                "give both baseline_start and baseline_end", field="baseline_start"
+            )
+        begin, finish = parse_time_ns(start, "baseline_start"), parse_time_ns(end, "baseline_end")
+        if finish <= begin:
+            raise ValidationFailed(
+                "baseline_end must be after baseline_start", field="baseline_end"
+            )
+        return TimeWindow(begin, finish)
+    if shift:
+        try:
+            offset = parse_duration_ns(shift)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="baseline") from None
+        if window.start_ns - offset < 0:
+            raise ValidationFailed("the baseline would start before 1970", field="baseline")
+        return TimeWindow(window.start_ns - offset, window.end_ns - offset)
+    return window.preceding()

@@ -28,14 +28,14 @@ async def query_logs(
     """Run a mode-based query; the answer echoes the LogQL, the window and cache status."""
     spec = build_spec(params, mode, runtime.spec_limits)
     if params.dry_run:
-        plan = await plan_query(spec, loki=runtime.loki, scope=scope, patterns=runtime.patterns)
+        plan = await plan_query(spec, loki=runtime.loki, scope=scope, patterns=runtime.library)
         return JSONAnswer(plan)
     answer = await run_query(
         spec,
         loki=runtime.loki,
         cache=runtime.cache,
         scope=scope,
-        patterns=runtime.patterns,
-        detect=runtime.detect,
+        patterns=runtime.library,
+        detect=runtime.detect_patterns,
     )
     return JSONAnswer(answer)
