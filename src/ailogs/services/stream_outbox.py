@@ -1,0 +1,135 @@
+"""A subscriber's bounded outbox: the hub puts frames without ever waiting.
+
+Two lanes: control frames (alerts, metrics, errors, pongs) and log frames. When
+the log lane holds more than its line budget the oldest log frames are dropped
+and counted; the writer then sends a `dropped` frame before the next logs.
+Alerts live in the control lane, so logs are always dropped first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+from ailogs.services.stream_frames import CloseReason, DropSource, ServerFrame, encode
+
+# Dropped lines are reported through this hook (metrics).
+DropObserver = Callable[[int], None]
+
+
+class Outbox:
+    """Bounded frame queue of one subscriber. `put_*` never block; `take` waits."""
+
+    def __init__(
+        self,
+        *,
+        max_log_lines: int,
+        max_control_frames: int = 256,
+        on_drop: DropObserver | None = None,
+    ) -> None:
+        self._max_log_lines = max_log_lines
+        self._max_control = max_control_frames
+        self._logs: deque[tuple[str, int]] = deque()
+        self._log_lines = 0
+        self._control: deque[tuple[ServerFrame, str]] = deque()
+        self._pending_dropped = 0
+        self.dropped_total = 0
+        self._ready = asyncio.Event()
+        self._on_drop = on_drop
+        self.close_reason: CloseReason | None = None
+
+    @property
+    def queued_lines(self) -> int:
+        """Log lines waiting to be sent."""
+        return self._log_lines
+
+    @property
+    def closed(self) -> bool:
+        """True once the session is being closed by the server."""
+        return self.close_reason is not None
+
+    def put_log(self, payload: str, lines: int) -> None:
+        """Queue a `log` frame carrying `lines` lines; drop the oldest ones on overflow."""
+        if self.closed:
+            return
+        self._logs.append((payload, lines))
+        self._log_lines += lines
+        dropped = 0
+        # Keep at least the newest frame, even when it alone exceeds the budget.
+        while self._log_lines > self._max_log_lines and len(self._logs) > 1:
+            _, count = self._logs.popleft()
+            self._log_lines -= count
+            dropped += count
+        if dropped:
+            self._count_dropped(dropped)
+        self._ready.set()
+
+    def put_control(self, kind: ServerFrame, payload: str) -> None:
+        """Queue an alert, metrics, error or pong frame."""
+        if self.closed:
+            return
+        if len(self._control) >= self._max_control:
+            self._evict_control()
+        self._control.append((kind, payload))
+        self._ready.set()
+
+    def report_loki_dropped(self, count: int) -> None:
+        """Tell the subscriber that Loki itself dropped `count` lines."""
+        self.put_control(
+            ServerFrame.DROPPED, encode(ServerFrame.DROPPED, count=count, source=DropSource.LOKI)
+        )
+
+    def close(self, reason: CloseReason, final_frame: str | None = None) -> None:
+        """End the session after `final_frame`; queued logs are discarded."""
+        if self.closed:
+            return
+        self._logs.clear()
+        self._log_lines = 0
+        if final_frame is not None:
+            self._control.append((ServerFrame.ERROR, final_frame))
+        self.close_reason = reason
+        self._ready.set()
+
+    async def take(self) -> list[str]:
+        """Wait for frames and return all queued ones, control first.
+
+        Returns an empty list only when the session is closed and drained.
+        """
+        while True:
+            frames = self._drain()
+            if frames or self.closed:
+                return frames
+            self._ready.clear()
+            await self._ready.wait()
+
+    def _drain(self) -> list[str]:
+        frames = [payload for _, payload in self._control]
+        self._control.clear()
+        if self._pending_dropped:
+            frames.append(
+                encode(
+                    ServerFrame.DROPPED,
+                    count=self._pending_dropped,
+                    source=DropSource.SLOW_CONSUMER,
+                )
+            )
+            self._pending_dropped = 0
+        frames.extend(payload for payload, _ in self._logs)
+        self._logs.clear()
+        self._log_lines = 0
+        return frames
+
+    def _evict_control(self) -> None:
+        # Stale metrics go first; an alert is evicted only when nothing else is left.
+        for index, (kind, _) in enumerate(self._control):
+            if kind is not ServerFrame.ALERT:
+                del self._control[index]
+                return
+        self._control.popleft()
+
+    def _count_dropped(self, lines: int) -> None:
+        self._pending_dropped += lines
+        self.dropped_total += lines
+        if self._on_drop is not None:
+            self._on_drop(lines)
