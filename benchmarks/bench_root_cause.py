@@ -74,4 +74,4 @@ def main(n_seeds: int = 80, first_seed: int = 1000) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    main(int(args[0]) if args else 80)
+    main(int(args[0]) if args else 80, int(args[1]) if len(args) > 1 else 1000)

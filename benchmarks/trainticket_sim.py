@@ -28,10 +28,20 @@ from ailogs.domain import NS_PER_SECOND, LogRecord, TimeWindow, make_record
 CALLS: dict[str, tuple[str, ...]] = {
     "ts-ui-dashboard": (),
     "ts-auth-service": ("ts-verification-code-service", "ts-user-service"),
-    "ts-travel-service": ("ts-ticketinfo-service", "ts-seat-service", "ts-order-service", "ts-route-service"),
+    "ts-travel-service": (
+        "ts-ticketinfo-service",
+        "ts-seat-service",
+        "ts-order-service",
+        "ts-route-service",
+    ),
     "ts-travel2-service": ("ts-ticketinfo-service", "ts-seat-service", "ts-order-other-service"),
     "ts-ticketinfo-service": ("ts-basic-service",),
-    "ts-basic-service": ("ts-station-service", "ts-train-service", "ts-route-service", "ts-price-service"),
+    "ts-basic-service": (
+        "ts-station-service",
+        "ts-train-service",
+        "ts-route-service",
+        "ts-price-service",
+    ),
     "ts-seat-service": ("ts-config-service", "ts-order-service"),
     "ts-preserve-service": (
         "ts-security-service",
@@ -47,7 +57,12 @@ CALLS: dict[str, tuple[str, ...]] = {
     "ts-security-service": ("ts-order-service", "ts-order-other-service"),
     "ts-food-service": ("ts-food-map-service", "ts-travel-service"),
     "ts-inside-payment-service": ("ts-order-service", "ts-payment-service"),
-    "ts-cancel-service": ("ts-order-service", "ts-inside-payment-service", "ts-user-service", "ts-notification-service"),
+    "ts-cancel-service": (
+        "ts-order-service",
+        "ts-inside-payment-service",
+        "ts-user-service",
+        "ts-notification-service",
+    ),
 }
 LEAVES = (
     "ts-verification-code-service",
@@ -175,21 +190,37 @@ class _Generator:
         t += int(self.base_ms[service] * rng.uniform(0.5, 1.5) * 1_000_000)
         if fault_here and self.kind is FaultKind.EXCEPTION:
             exc = rng.choice(["NullPointerException", "IllegalStateException: bad seat map"])
-            self._log(t, service, "error", f"java.lang.{exc} at com.trainticket.{name.replace(' ', '')}Impl", ctx)
+            self._log(
+                t,
+                service,
+                "error",
+                f"java.lang.{exc} at com.trainticket.{name.replace(' ', '')}Impl",
+                ctx,
+            )
             failed = True
         if fault_here and self.kind is FaultKind.SILENT_ERROR:
             failed = True
             if rng.random() < 0.3:
-                self._log(t, service, "info", f"[{name}] result empty for id={rng.randint(1, 999)}", ctx)
+                self._log(
+                    t, service, "info", f"[{name}] result empty for id={rng.randint(1, 999)}", ctx
+                )
         if self.noisy == service and rng.random() < 0.03:
-            self._log(t, service, "error", f"[{name}] Token expired for user {rng.randint(1, 500)}", ctx)
+            self._log(
+                t, service, "error", f"[{name}] Token expired for user {rng.randint(1, 500)}", ctx
+            )
         if rng.random() < 0.01:
-            self._log(t, service, "warning", f"[{name}] slow path taken, retry={rng.randint(1, 3)}", ctx)
+            self._log(
+                t, service, "warning", f"[{name}] slow path taken, retry={rng.randint(1, 3)}", ctx
+            )
         if self.faulty and service == self.distractor and rng.random() < 0.02:
-            self._log(t, service, "error", f"[{name}] cache refresh failed key={rng.randint(1, 99)}", ctx)
+            self._log(
+                t, service, "error", f"[{name}] cache refresh failed key={rng.randint(1, 99)}", ctx
+            )
         if self.durations:
             ctx["duration_ms"] = round((t - start) / 1_000_000, 3)
-        self._log(t, service, "info", f"[{name}] request done status={'500' if failed else '200'}", ctx)
+        self._log(
+            t, service, "info", f"[{name}] request done status={'500' if failed else '200'}", ctx
+        )
         return t + rng.randint(1, 3) * 1_000_000, failed
 
     def _caller_error(self, t: int, service: str, callee: str, ctx: dict[str, Any]) -> None:
@@ -244,7 +275,9 @@ def generate(
         entry = ENTRY[rng.choices(list(ENTRY), weights=ENTRY_WEIGHTS)[0]]
         trace = f"{rng.getrandbits(64):016x}"
         gate = {"trace": trace, "span": gen._span(), "parent": None}
-        gen._log(t, "ts-ui-dashboard", "info", f"GET /api/{entry} from 10.0.{rng.randint(0, 9)}.1", gate)
+        gen._log(
+            t, "ts-ui-dashboard", "info", f"GET /api/{entry} from 10.0.{rng.randint(0, 9)}.1", gate
+        )
         finished, failed = gen.call(entry, t + 1_000_000, trace, gate["span"])
         if failed:
             gen._log(finished, "ts-ui-dashboard", "error", "upstream returned 500", gate)

@@ -15,6 +15,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ailogs.analysis.scoring import binomial_score, exceedance_score, poisson_score, quantile
 from ailogs.analysis.traces import WARNING_RANK, Event, Request
@@ -63,6 +64,22 @@ def _aliases(service: str) -> set[str]:
     return {alias for alias in (_squash(name) for name in names) if len(alias) >= _MIN_ALIAS}
 
 
+class BlameKind(StrEnum):
+    """How a request's origin was decided."""
+
+    NAMED = "named"  # a caller's error line names the callee
+    CALLEE_WORDING = "callee_wording"  # timeout / refused: the trouble is further down
+    OWN = "own"  # the service failed with nothing below it failing
+
+
+# Wording of errors that happen to a caller because of its callee.
+_CALLEE_TROUBLE = re.compile(
+    r"time[ds]?[ _-]?out|connection (?:refused|reset|closed)|i/o error|unavailable|"
+    r"no route to host|unknown ?host|broken pipe|econn|upstream|\b50[234]\b|circuit",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Blame:
     """A request's origin: the service, the line that shows it, and why."""
@@ -70,6 +87,7 @@ class Blame:
     service: str
     event: Event
     reason: str
+    kind: BlameKind = BlameKind.OWN
 
 
 def request_origin(request: Request, mentions: ServiceMentions) -> Blame | None:
@@ -94,7 +112,10 @@ def request_origin(request: Request, mentions: ServiceMentions) -> Blame | None:
     for candidate in _error_lines(request, origin):
         named = mentions.find(candidate.message, exclude=origin)
         if named:
-            return Blame(named[0], candidate, f"{origin} reports errors calling {named[0]}")
+            reason = f"{origin} reports errors calling {named[0]}"
+            return Blame(named[0], candidate, reason, BlameKind.NAMED)
+    if _CALLEE_TROUBLE.search(event.message[:1024]):
+        return Blame(origin, event, "failed calling a callee", BlameKind.CALLEE_WORDING)
     return Blame(origin, event, "first service to fail with no failing callee")
 
 
@@ -114,12 +135,15 @@ class SuspectScore:
 @dataclass(slots=True)
 class _Signals:
     votes: Counter[str]
+    unexplained: list[tuple[Blame, Request]]
+    appearances: Counter[str]
     failed: int
     requests: int
     mentions: Counter[str]
     lines: Counter[str]
     self_ms: defaultdict[str, list[float]]
     new_errors: Counter[str]
+    new_lines: Counter[str]
 
 
 def _signals(
@@ -127,27 +151,51 @@ def _signals(
     loose: Sequence[Event],
     mentions: ServiceMentions,
     known_errors: set[tuple[str, str]] | None,
+    known_lines: set[tuple[str, str]] | None = None,
 ) -> _Signals:
     signals = _Signals(
-        Counter(), 0, len(requests), Counter(), Counter(), defaultdict(list), Counter()
+        votes=Counter(),
+        unexplained=[],
+        appearances=Counter(),
+        failed=0,
+        requests=len(requests),
+        mentions=Counter(),
+        lines=Counter(),
+        self_ms=defaultdict(list),
+        new_errors=Counter(),
+        new_lines=Counter(),
     )
     for request in requests:
         blame = request_origin(request, mentions)
         if blame is not None:
             signals.failed += 1
             signals.votes[blame.service] += 1
+            if blame.kind is not BlameKind.NAMED:
+                signals.unexplained.append((blame, request))
+        signals.appearances.update(request.order)
         for service, value in request.self_ms.items():
             signals.self_ms[service].append(value)
     for events in (*(r.events for r in requests), loose):
         for event in events:
             signals.lines[event.service] += 1
-            if event.rank < WARNING_RANK:
-                continue
-            for named in mentions.find(event.message, exclude=event.service):
-                signals.mentions[named] += 1
-            if known_errors is not None and event.is_error:
-                if (event.service, error_signature(event.message)) not in known_errors:
+            if known_lines is not None or known_errors is not None:
+                signature = error_signature(event.message)
+                if (
+                    known_lines is not None
+                    and event.rank < WARNING_RANK
+                    and (event.service, signature) not in known_lines
+                ):
+                    # Only calm lines: new error lines are as often symptoms as causes.
+                    signals.new_lines[event.service] += 1
+                if (
+                    known_errors is not None
+                    and event.is_error
+                    and (event.service, signature) not in known_errors
+                ):
                     signals.new_errors[event.service] += 1
+            if event.rank >= WARNING_RANK:
+                for named in mentions.find(event.message, exclude=event.service):
+                    signals.mentions[named] += 1
     return signals
 
 
@@ -188,66 +236,143 @@ def rank_suspects(
     services |= {e.service for e in (*current_loose, *baseline_loose)}
     mentions = ServiceMentions(services)
     base_events = [e for r in baseline for e in r.events] + list(baseline_loose)
+    known_lines = {(e.service, error_signature(e.message)) for e in base_events}
     known = known_error_signatures(base_events)
-    now = _signals(current, current_loose, mentions, known)
+    now = _signals(current, current_loose, mentions, known, known_lines if base_events else None)
     before = _signals(baseline, baseline_loose, mentions, None)
     has_baseline = before.requests > 0 or bool(before.lines)
     callers: defaultdict[str, set[str]] = defaultdict(set)
+    callees: defaultdict[str, set[str]] = defaultdict(set)
     for caller, callee in baseline_edges:
         callers[callee].add(caller)
-    silence = {s: _silence(now.lines[s], before.lines[s] * scale, min_samples) for s in services}
+        callees[caller].add(callee)
+    for request in current:
+        for caller, callee in request.edges:
+            callees[caller].add(callee)
 
-    ranked: list[SuspectScore] = []
+    parts: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
+    change: Counter[str] = Counter()  # evidence that a service itself changed, errors aside
+    expected = {s: _expected_presence(s, now, before, scale, callers) for s in services}
+    silence = {s: _silence(now.appearances[s], expected[s], min_samples) for s in services}
+    if not now.requests:
+        # Without request ids, presence is line counts.
+        expected = {s: before.lines[s] * scale for s in services}
+        silence = {s: _silence(now.lines[s], expected[s], min_samples) for s in services}
     for service in sorted(services):
-        parts: list[tuple[float, str]] = []
-        if now.votes[service]:
+        z_silent = silence[service]
+        if z_silent > 0:
+            # A crashed service also silences its own callees; credit the highest silent one.
+            quiet_caller = any(silence.get(c, 0.0) > 0 for c in callers[service])
+            weight = (0.3 if quiet_caller else 1.0) * _boost(z_silent)
+            change[service] += weight
+            parts[service].append(
+                (
+                    weight,
+                    f"went quiet: in {now.appearances[service]} requests vs"
+                    f" {expected[service]:.0f} expected from the baseline and its callers"
+                    f" ({now.lines[service]} lines)",
+                )
+            )
+        for weight, text in _latency_part(service, now, before, min_samples):
+            change[service] += weight
+            parts[service].append((weight, text))
+        if has_baseline and now.new_lines[service] >= min_samples:
+            weight = 0.5 * _boost(poisson_score(now.new_lines[service], 0.5))
+            change[service] += weight
+            text = f"{now.new_lines[service]} lines never seen in baseline"
+            parts[service].append((weight, text))
+
+    silent = {service for service, z in silence.items() if z > 0}
+    votes = _transfer_votes(now, callees, change, silent)
+    for service in sorted(services):
+        if votes.get(service, 0.0) > 0:
             rate = (before.votes[service] + 0.5) / (before.requests + 1) if has_baseline else 0.01
-            z = binomial_score(now.votes[service], max(now.requests, 1), rate)
-            parts.append(
+            z = binomial_score(votes[service], max(now.requests, 1), rate)
+            parts[service].append(
                 (
                     1.5 * _boost(z),
-                    f"origin of {now.votes[service]} of {now.failed} failing requests"
+                    f"origin of {votes[service]:.0f} of {now.failed} failing requests"
                     f" (baseline {before.votes[service]} of {before.requests} requests)",
                 )
             )
         if now.mentions[service]:
             expected = before.mentions[service] * scale + 0.5
             z = poisson_score(now.mentions[service], expected)
-            parts.append(
+            parts[service].append(
                 (
                     1.0 * _boost(z),
                     f"named in {now.mentions[service]} warning/error lines of its callers"
                     f" (baseline {before.mentions[service] * scale:.1f} expected)",
                 )
             )
-        z_silent = silence[service]
-        if z_silent > 0:
-            # A crashed service also silences its own callees; credit the highest silent one.
-            quiet_caller = any(silence.get(c, 0.0) > 0 for c in callers[service])
-            weight = 0.3 if quiet_caller else 1.0
-            parts.append(
-                (
-                    weight * _boost(z_silent),
-                    f"went quiet: {now.lines[service]} lines vs"
-                    f" {before.lines[service] * scale:.0f} expected from the baseline",
-                )
-            )
-        parts.extend(_latency_part(service, now, before, min_samples))
         if now.new_errors[service]:
             z = poisson_score(now.new_errors[service], 0.5)
-            parts.append(
+            parts[service].append(
                 (0.3 * _boost(z), f"{now.new_errors[service]} error lines never seen in baseline")
             )
-        score = sum(weight for weight, _ in parts)
+
+    ranked: list[SuspectScore] = []
+    for service, found in parts.items():
+        score = sum(weight for weight, _ in found)
         if score > 0:
-            evidence = tuple(text for weight, text in sorted(parts, key=lambda p: -p[0]) if weight)
-            ranked.append(SuspectScore(service, round(score, 3), evidence))
+            ordered = sorted(found, key=lambda p: -p[0])
+            ranked.append(SuspectScore(service, round(score, 3), tuple(t for w, t in ordered if w)))
     ranked.sort(key=lambda s: (-s.score, s.service))
     return ranked
 
 
+def _transfer_votes(
+    now: _Signals, callees: dict[str, set[str]], change: Counter[str], silent: set[str]
+) -> dict[str, float]:
+    """Hand a caller's unexplained failures to the callee that visibly changed.
+
+    A caller whose callee is down, slow or misbehaving is the first to log an
+    error. Per failing request: a usual callee that is missing from the request
+    and went quiet overall, or a callee present in it that got slower or logs new
+    lines, is the better explanation (all the more when the error reads like a
+    timeout or a refused connection).
+    """
+    votes: dict[str, float] = {service: float(count) for service, count in now.votes.items()}
+    for blame, request in now.unexplained:
+        caller = blame.service
+        present = set(request.order)
+        usual = callees.get(caller, ())
+        missing = {c: max(change[c], 0.1) for c in usual if c not in present and c in silent}
+        called = {
+            c: change[c]
+            for c in request.callees(caller)
+            if change[c] > 0 and c not in request.first_error
+        }
+        candidates = missing or called
+        if not candidates:
+            continue
+        moved = 0.9 if (missing or blame.kind is BlameKind.CALLEE_WORDING) else 0.6
+        total = sum(candidates.values())
+        votes[caller] -= moved
+        for callee, weight in candidates.items():
+            votes[callee] = votes.get(callee, 0.0) + moved * weight / total
+    return votes
+
+
+def _expected_presence(
+    service: str, now: _Signals, before: _Signals, scale: float, callers: dict[str, set[str]]
+) -> float:
+    """Requests a service should have appeared in: its baseline rate, scaled by its callers'.
+
+    A callee is reached in proportion to its callers' traffic; if they served half
+    the requests, half the presence is no silence.
+    """
+    expected = before.appearances[service] * scale
+    upstream = callers.get(service, set())
+    base_up = sum(before.appearances[c] for c in upstream) * scale
+    if base_up >= 20:
+        traffic = sum(now.appearances[c] for c in upstream) / base_up
+        expected *= min(max(traffic, 0.2), 5.0)
+    return expected
+
+
 def _silence(observed: int, expected: float, min_samples: int) -> float:
-    if expected < min_samples or observed * 2 > expected:
+    if expected < min_samples or observed > 0.85 * expected:
         return 0.0
     return -poisson_score(observed, expected)
 

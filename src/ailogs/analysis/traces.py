@@ -222,12 +222,25 @@ def _timings(request: Request) -> None:
 
 
 def _gap_timings(request: Request) -> None:
-    """Without durations, charge each gap between lines to the deeper of its two services."""
-    depth = {service: index for index, service in enumerate(request.order)}
+    """Without durations, charge the gaps between consecutive lines to services.
+
+    A gap between two lines of one service is its own time; the gap after a
+    callee's last line is the callee's (it was still answering); the gap before
+    a callee's first line is shared, since a slow caller and a slow-to-accept
+    callee look the same from the logs.
+    """
+    seen: set[str] = set()
+    charged = request.self_ms
     for before, after in zip(request.events, request.events[1:], strict=False):
+        seen.add(before.service)
         gap_ms = (after.ts - before.ts) / 1_000_000
-        deeper = after.service if depth[after.service] >= depth[before.service] else before.service
-        request.self_ms[deeper] = request.self_ms.get(deeper, 0.0) + gap_ms
+        if after.service == before.service:
+            charged[before.service] = charged.get(before.service, 0.0) + gap_ms
+        elif after.service not in seen:
+            charged[before.service] = charged.get(before.service, 0.0) + gap_ms / 2
+            charged[after.service] = charged.get(after.service, 0.0) + gap_ms / 2
+        else:
+            charged[before.service] = charged.get(before.service, 0.0) + gap_ms
     for service in request.order:
         request.self_ms.setdefault(service, 0.0)
     first: dict[str, int] = {}
