@@ -175,6 +175,29 @@ class AgentSettings(BaseSettings):
     context_max_lines: int = Field(default=500, ge=1)
 
 
+class StreamSettings(BaseSettings):
+    """The live stream (`AILOGS_STREAM_*`): limits, queues, alert and metrics cadence."""
+
+    model_config = _group("AILOGS_STREAM_")
+
+    max_subscribers: int = Field(default=1000, ge=1)
+    max_subscribers_per_client: int = Field(default=50, ge=1)
+    # Loki allows 10 concurrent tails per tenant; keep headroom for humans and Grafana.
+    max_upstreams_per_tenant: int = Field(default=8, ge=1, le=100)
+    max_filter_services: int = Field(default=50, ge=1)
+    max_filter_patterns: int = Field(default=50, ge=1)
+    max_search_length: int = Field(default=512, ge=1)
+    max_frame_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    queue_max_lines: int = Field(default=2000, ge=10)
+    alert_interval_s: float = Field(default=5.0, gt=0)
+    metrics_interval_s: float = Field(default=10.0, gt=0)
+    # A send blocked this long means the client is gone: the connection is closed.
+    send_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_s: float = Field(default=20.0, gt=0)
+    tail_delay_for_s: int = Field(default=0, ge=0, le=5)
+    tail_backoff_max_s: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything ailogs reads from its environment."""
 
@@ -194,6 +217,7 @@ class Settings(BaseSettings):
     # Signs pagination cursors; unset means a random secret per process.
     cursor_secret: SecretStr | None = None
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @field_validator("log_level")
     @classmethod
@@ -212,6 +236,7 @@ _GROUPS: dict[str, type[BaseSettings]] = {
     "limits": LimitSettings,
     "agent": AgentSettings,
     "ingest": IngestSettings,
+    "stream": StreamSettings,
 }
 _GROUP_FIELDS = frozenset(_GROUPS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -30,6 +30,22 @@ class ServiceMetrics:
             "ailogs_errors_total",
             "Errors answered to clients, by stable error code.",
             ["code"],
+            registry=self.registry,
+        )
+        self.stream_subscribers = Gauge(
+            "ailogs_stream_subscribers",
+            "Open live-stream sessions (WebSocket and SSE).",
+            registry=self.registry,
+        )
+        self.stream_upstreams = Gauge(
+            "ailogs_stream_upstreams",
+            "Upstream Loki tails the stream hub holds open.",
+            registry=self.registry,
+        )
+        self.stream_dropped = Counter(
+            "ailogs_stream_dropped",
+            "Live-stream lines not delivered, by source (slow_consumer or loki).",
+            ["source"],
             registry=self.registry,
         )
 
