@@ -109,6 +109,8 @@ class TemplateMinerLike(Protocol):
 
     def add(self, line: str) -> TemplateMatchLike: ...
 
+    def match(self, line: str) -> TemplateMatchLike | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class AnomalySettings:
@@ -177,22 +179,40 @@ def template_statuses(
     base_counts: Counter[str] = Counter()
     cur_counts: Counter[str] = Counter()
     services: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    texts: dict[str, str] = {}
     for records, counts in ((baseline, base_counts), (current, cur_counts)):
         for record in records:
             match = miner.add(record.message)
             counts[match.template_id] += 1
             services[match.template_id][record.service] += 1
-    # A Drain-style miner refines a template as lines arrive: ask for the final text.
-    final = _final_templates(miner)
+            texts[match.template_id] = match.template
+    # A Drain-style miner generalises a template as lines arrive, which changes its
+    # id; fold each id seen on the way into the template it finally became.
+    final: dict[str, tuple[str, str]] = {}
+    for template_id, text in texts.items():
+        latest = miner.match(text)
+        if latest is None:
+            final[template_id] = (template_id, text)
+        else:
+            final[template_id] = (latest.template_id, latest.template)
+    merged_base: Counter[str] = Counter()
+    merged_cur: Counter[str] = Counter()
+    merged_services: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    merged_text: dict[str, str] = {}
+    for template_id, (final_id, text) in final.items():
+        merged_base[final_id] += base_counts.get(template_id, 0)
+        merged_cur[final_id] += cur_counts.get(template_id, 0)
+        merged_services[final_id].update(services[template_id])
+        merged_text[final_id] = text
     stats = []
-    for template_id in sorted(set(base_counts) | set(cur_counts)):
-        cur = cur_counts.get(template_id, 0)
-        base = base_counts.get(template_id, 0)
+    for template_id in sorted(merged_text):
+        cur = merged_cur[template_id]
+        base = merged_base[template_id]
         status = _template_status(cur, base, scale, cfg)
-        top = tuple(name for name, _ in services[template_id].most_common())
+        top = tuple(name for name, _ in merged_services[template_id].most_common())
         stats.append(
             TemplateStat(
-                template=final.get(template_id, template_id),
+                template=merged_text[template_id],
                 count=cur,
                 services=top,
                 status=status,
@@ -203,19 +223,6 @@ def template_statuses(
     order = {TemplateStatus.NEW: 0, TemplateStatus.SPIKING: 1, TemplateStatus.VANISHED: 2}
     stats.sort(key=lambda s: (order.get(s.status, 3), -s.count, -s.baseline_count, s.template_id))
     return stats
-
-
-def _final_templates(miner: TemplateMinerLike) -> dict[str, str]:
-    listing = getattr(miner, "templates", None)
-    if listing is None:
-        return {}
-    result: dict[str, str] = {}
-    for item in listing():
-        if isinstance(item, tuple) and len(item) == 2:
-            result[str(item[0])] = str(item[1])
-        else:
-            result[str(getattr(item, "template_id", ""))] = str(getattr(item, "template", ""))
-    return result
 
 
 def _template_status(cur: int, base: int, scale: float, cfg: AnomalySettings) -> TemplateStatus:

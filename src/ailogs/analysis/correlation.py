@@ -148,7 +148,7 @@ class PatternLookup(Protocol):
 
     def match_line(self, line: str) -> tuple[str, ...]: ...
 
-    def get(self, pattern_id: str) -> PatternDefLike: ...
+    def get(self, pattern_id: str) -> PatternDefLike | None: ...
 
 
 def correlate_request(
@@ -264,10 +264,10 @@ def _recommendations(
         seen: set[str] = set()
         for message in (event.message, *facts.error_messages.get(service, ())):
             for pattern_id in library.match_line(message):
-                if pattern_id not in seen:
+                definition = library.get(pattern_id)
+                if pattern_id not in seen and definition is not None:
                     seen.add(pattern_id)
-                    text = library.get(pattern_id).recommendation
-                    advice.append(f"{service} ({pattern_id}): {text}")
+                    advice.append(f"{service} ({pattern_id}): {definition.recommendation}")
     if origin is not None:
         service = origin[0]
         callers = facts.fan_in.get(service, 0)

@@ -199,12 +199,13 @@ def _signals(
     return signals
 
 
-_VARIABLE = re.compile(r"0x[0-9a-f]+|[0-9a-f]{8,}|\d+", re.IGNORECASE)
+# Any word holding a digit is a variable: numbers, ids, hex, durations, ports.
+_VARIABLE = re.compile(r"\w*\d\w*")
 
 
 def error_signature(message: str) -> str:
     """An error message with its numbers and ids masked, to tell new errors from old."""
-    return _VARIABLE.sub("#", message[:160])
+    return _VARIABLE.sub("#", message[:120])
 
 
 def known_error_signatures(events: Iterable[Event]) -> set[tuple[str, str]]:
@@ -251,7 +252,8 @@ def rank_suspects(
             callees[caller].add(callee)
 
     parts: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
-    change: Counter[str] = Counter()  # evidence that a service itself changed, errors aside
+    # Evidence that a service itself changed, its error lines aside.
+    change: defaultdict[str, float] = defaultdict(float)
     expected = {s: _expected_presence(s, now, before, scale, callers) for s in services}
     silence = {s: _silence(now.appearances[s], expected[s], min_samples) for s in services}
     if not now.requests:
@@ -296,8 +298,7 @@ def rank_suspects(
                 )
             )
         if now.mentions[service]:
-            expected = before.mentions[service] * scale + 0.5
-            z = poisson_score(now.mentions[service], expected)
+            z = poisson_score(now.mentions[service], before.mentions[service] * scale + 0.5)
             parts[service].append(
                 (
                     1.0 * _boost(z),
@@ -322,7 +323,7 @@ def rank_suspects(
 
 
 def _transfer_votes(
-    now: _Signals, callees: dict[str, set[str]], change: Counter[str], silent: set[str]
+    now: _Signals, callees: dict[str, set[str]], change: dict[str, float], silent: set[str]
 ) -> dict[str, float]:
     """Hand a caller's unexplained failures to the callee that visibly changed.
 
@@ -337,11 +338,13 @@ def _transfer_votes(
         caller = blame.service
         present = set(request.order)
         usual = callees.get(caller, ())
-        missing = {c: max(change[c], 0.1) for c in usual if c not in present and c in silent}
+        missing = {
+            c: max(change.get(c, 0.0), 0.1) for c in usual if c not in present and c in silent
+        }
         called = {
-            c: change[c]
+            c: change.get(c, 0.0)
             for c in request.callees(caller)
-            if change[c] > 0 and c not in request.first_error
+            if change.get(c, 0.0) > 0 and c not in request.first_error
         }
         candidates = missing or called
         if not candidates:

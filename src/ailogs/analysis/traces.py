@@ -10,14 +10,18 @@ This module is plain Python for speed; `graph` turns the result into NetworkX.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ailogs.domain import LEVEL_RANK, NS_PER_SECOND, LogRecord, level_rank
+from ailogs.domain import LEVEL_RANK, NS_PER_SECOND, LogRecord
 
 WARNING_RANK = LEVEL_RANK["warning"]
+_INFO_RANK = LEVEL_RANK["info"]
+# Levels arrive lower-cased from `make_record`; unknown ones rank as info.
+_RANKS = dict(LEVEL_RANK)
+_ERROR_RANK = LEVEL_RANK["error"]
 
 
 class EdgeSource(StrEnum):
@@ -59,6 +63,8 @@ class Request:
     first_error: dict[str, Event] = field(default_factory=dict)
     self_ms: dict[str, float] = field(default_factory=dict)
     total_ms: dict[str, float] = field(default_factory=dict)
+    adjacency: dict[str, list[str]] | None = None
+    _adjacency_size: int = -1
 
     @property
     def failed(self) -> bool:
@@ -67,54 +73,64 @@ class Request:
 
     def callees(self, service: str) -> list[str]:
         """Direct callees of a service in this request."""
-        return [callee for caller, callee in self.edges if caller == service]
+        return self._adjacency().get(service, [])
 
     def callers(self, service: str) -> list[str]:
         """Direct callers of a service in this request."""
         return [caller for caller, callee in self.edges if callee == service]
 
+    def _adjacency(self) -> dict[str, list[str]]:
+        if self.adjacency is None or self._adjacency_size != len(self.edges):
+            adjacency: dict[str, list[str]] = {}
+            for caller, callee in self.edges:
+                adjacency.setdefault(caller, []).append(callee)
+            self.adjacency = adjacency
+            self._adjacency_size = len(self.edges)
+        return self.adjacency
+
     def descendants(self, service: str) -> set[str]:
         """Every service reachable from `service` by calls."""
+        adjacency = self._adjacency()
         seen: set[str] = set()
         stack = [service]
         while stack:
-            for callee in self.callees(stack.pop()):
+            for callee in adjacency.get(stack.pop(), ()):
                 if callee not in seen and callee != service:
                     seen.add(callee)
                     stack.append(callee)
         return seen
 
 
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def to_event(record: LogRecord) -> Event:
-    """Extract what the correlator needs from one record."""
+    """Extract what the correlator needs from one record (DESIGN.md §3 field names)."""
     fields = record.fields
-    span = _first_text(fields, ("span_id", "spanId", "span"))
-    parent = _first_text(fields, ("parent_span_id", "parentSpanId", "parent_id"))
-    upstream = _first_text(fields, ("upstream_service",))
-    duration = record.field_float("duration_ms") if "duration_ms" in fields else None
+    span = fields.get("span_id")
+    parent = fields.get("parent_span_id")
+    upstream = fields.get("upstream_service")
+    duration = fields.get("duration_ms")
+    # Positional construction: this runs once per line on the hot path.
     return Event(
-        ts=record.timestamp_ns,
-        service=record.service,
-        rank=level_rank(record.level),
-        message=record.message,
-        span=span,
-        parent=parent,
-        upstream=upstream,
-        duration_ms=duration,
+        record.timestamp_ns,
+        record.service,
+        _RANKS.get(record.level, _INFO_RANK),
+        record.message,
+        span if span is None or type(span) is str else _text(span),
+        parent if parent is None or type(parent) is str else _text(parent),
+        upstream if upstream is None or type(upstream) is str else _text(upstream),
+        None if duration is None else record.field_float("duration_ms"),
     )
 
 
 def request_key(record: LogRecord) -> str | None:
     """The id that ties a record to its request: trace id first, then correlation id."""
-    return _first_text(record.fields, ("trace_id", "traceId", "correlation_id"))
-
-
-def _first_text(fields: Mapping[str, Any], names: Iterable[str]) -> str | None:
-    for name in names:
-        value = fields.get(name)
-        if value is not None and value != "":
-            return value if isinstance(value, str) else str(value)
-    return None
+    fields = record.fields
+    return _text(fields.get("trace_id")) or _text(fields.get("correlation_id"))
 
 
 def group_requests(records: Iterable[LogRecord]) -> tuple[list[Request], list[Event]]:
@@ -133,20 +149,32 @@ def group_requests(records: Iterable[LogRecord]) -> tuple[list[Request], list[Ev
 
 def build_request(key: str, events: list[Event]) -> Request:
     """Order the events of one request and derive its edges and timings."""
-    events.sort(key=lambda e: e.ts)
+    events.sort(key=_by_time)
     request = Request(key=key, events=events)
+    order = request.order
+    first_error = request.first_error
     seen: set[str] = set()
+    spans = upstream = False
     for event in events:
         if event.service not in seen:
             seen.add(event.service)
-            request.order.append(event.service)
-        if event.is_error and event.service not in request.first_error:
-            request.first_error[event.service] = event
-    _span_edges(request)
-    _upstream_edges(request)
-    _time_order_edges(request)
+            order.append(event.service)
+        if event.rank >= _ERROR_RANK and event.service not in first_error:
+            first_error[event.service] = event
+        spans = spans or event.span is not None
+        upstream = upstream or event.upstream is not None
+    if spans:
+        _span_edges(request)
+    if upstream:
+        _upstream_edges(request)
+    if len(order) > 1:
+        _time_order_edges(request)
     _timings(request)
     return request
+
+
+def _by_time(event: Event) -> int:
+    return event.ts
 
 
 def _add_edge(request: Request, caller: str, callee: str, source: EdgeSource) -> None:
