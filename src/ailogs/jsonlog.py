@@ -13,7 +13,11 @@ import orjson
 request_id_var: ContextVar[str | None] = ContextVar("ailogs_request_id", default=None)
 
 # LogRecord attributes that are not user extras.
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured copy of msg
+}
 
 
 class JsonLineFormatter(logging.Formatter):
