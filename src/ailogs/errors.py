@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     LOKI_UNAVAILABLE = "LOKI_UNAVAILABLE"
     LOKI_TIMEOUT = "LOKI_TIMEOUT"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    CACHE_UNAVAILABLE = "CACHE_UNAVAILABLE"
     CORRELATION_NOT_FOUND = "CORRELATION_NOT_FOUND"
     CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
     WORKSPACE_NOT_FOUND = "WORKSPACE_NOT_FOUND"
@@ -202,6 +203,14 @@ class LokiTimeout(LokiError):
     code = ErrorCode.LOKI_TIMEOUT
     status = 504
     remediation = "Shorten the time window or name fewer services."
+
+
+class CacheUnavailable(AilogsError):
+    """The shared cache cannot be reached for an operation that needs it (invalidation)."""
+
+    code = ErrorCode.CACHE_UNAVAILABLE
+    status = 503
+    remediation = "Check that Redis at AILOGS_REDIS_URL is running, then retry."
 
 
 class DatabaseUnavailable(AilogsError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -84,7 +85,8 @@ async def test_stale_answer_is_served_when_loki_fails(
     # Make the entry stale, then ask again while Loki is down.
     cache = runtime.cache
     for key, (payload, _) in list(cache._entries.items()):  # type: ignore[attr-defined]
-        cache._entries[key] = (payload, 0.0)  # type: ignore[attr-defined]
+        # Expired one second ago (the clock is monotonic: 0.0 could be past the grace too).
+        cache._entries[key] = (payload, time.monotonic() - 1)  # type: ignore[attr-defined]
     stale = await api.get(QUERY, params={**params, "end": "1795254300"})
     assert stale.status_code == 200
     assert stale.json()["stats"]["cache"] == "stale"

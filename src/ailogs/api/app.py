@@ -14,8 +14,9 @@ from ailogs.analysis.patterns import default_pattern_library
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
+from ailogs.api.protection import install_protection
 from ailogs.api.responses import JSONAnswer
-from ailogs.api.routes import health, query, stream
+from ailogs.api.routes import admin, health, query, stream
 from ailogs.api.runtime import Runtime
 from ailogs.cache.memory import InMemoryQueryCache
 from ailogs.jsonlog import configure_logging
@@ -64,6 +65,7 @@ def build_runtime(
     runtime.health_checks["cache"] = cache_health
     runtime.closers.append(runtime.cache.aclose)
     runtime.closers.append(loki.aclose)
+    install_protection(runtime)
     # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
     runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)
     runtime.closers.append(runtime.stream_hub.aclose)
@@ -104,6 +106,7 @@ def create_app(
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(query.router, prefix=API_PREFIX)
+    app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
     app.include_router(health.metrics_router)
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ailogs.api.auth import get_caller_scope
 from ailogs.api.runtime import Runtime
 from ailogs.cache.base import QueryCache
 from ailogs.loki.client import LokiClient
@@ -34,9 +35,9 @@ def get_cache(runtime: Annotated[Runtime, Depends(get_runtime)]) -> QueryCache:
     return runtime.cache
 
 
-def get_scope(runtime: Annotated[Runtime, Depends(get_runtime)]) -> QueryScope:
-    """The caller's Loki scope (tenant and limits)."""
-    return runtime.query_scope()
+def get_scope(scope: Annotated[QueryScope, Depends(get_caller_scope)]) -> QueryScope:
+    """The caller's Loki scope: its key's tenant and the limits (see `api.auth`)."""
+    return scope
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

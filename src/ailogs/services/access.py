@@ -8,12 +8,13 @@ or `RateLimited` and recorded in the audit table with the key id, never the key.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ailogs.errors import Forbidden, RateLimited, Unauthorized
+from ailogs.errors import DatabaseUnavailable, Forbidden, RateLimited, Unauthorized
 from ailogs.ratelimit import RateDecision, RateLimiter
 from ailogs.services.api_keys import (
     ApiKeyRecord,
@@ -62,6 +63,8 @@ class RequestFacts:
     authorization: str | None = None
     workspace_id: str | None = None
     request_id: str | None = None
+    # False where the workspace arrives later (a WebSocket filter, a JSON body).
+    workspace_required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +84,9 @@ class _TtlCache:
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, ApiKeyRecord | None]] = OrderedDict()
 
-    def get(self, key: str) -> tuple[bool, ApiKeyRecord | None]:
+    def get(self, key: str, *, stale_ok: bool = False) -> tuple[bool, ApiKeyRecord | None]:
         entry = self._entries.get(key)
-        if entry is None or self._clock() >= entry[0]:
+        if entry is None or (self._clock() >= entry[0] and not stale_ok):
             return False, None
         return True, entry[1]
 
@@ -126,13 +129,29 @@ class AccessControl:
         self._lookups = _TtlCache(lookup_ttl_s, 10_000, clock)
         self._open_until = 0.0
         self._open = True
+        self._known = False
         self._touched: dict[str, float] = {}
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The rate limiter requests count against."""
+        return self._limiter
+
+    @property
+    def audit(self) -> DenialRecorder | None:
+        """Where refusals are recorded."""
+        return self._audit
 
     async def keys_configured(self) -> bool:
         """True when at least one active key exists (cached briefly)."""
         now = self._clock()
         if now >= self._open_until:
-            self._open = await self._keys.count_active() == 0
+            try:
+                self._open = await self._keys.count_active() == 0
+            except DatabaseUnavailable:
+                if not self._known:
+                    raise  # never guess "open" about a database we have not read
+            self._known = True
             self._open_until = now + self._lookup_ttl_s
         return not self._open
 
@@ -144,7 +163,8 @@ class AccessControl:
     async def admit(self, facts: RequestFacts) -> Admission:
         """Authenticate, authorise the workspace, apply the rate limit, or raise."""
         principal = await self.authenticate(facts)
-        self.authorize_workspace(principal, facts.workspace_id, facts)
+        if facts.workspace_id is not None or facts.workspace_required:
+            self.authorize_workspace(principal, facts.workspace_id, facts)
         rate = await self.check_rate(principal, facts)
         return Admission(principal, rate)
 
@@ -217,16 +237,25 @@ class AccessControl:
 
     async def _lookup(self, key_id: str) -> ApiKeyRecord | None:
         found, record = self._lookups.get(key_id)
-        if not found:
+        if found:
+            return record
+        try:
             record = await self._keys.get(key_id)
-            self._lookups.put(key_id, record)
+        except DatabaseUnavailable:
+            # Keys seen before keep working while the database is down.
+            found, record = self._lookups.get(key_id, stale_ok=True)
+            if not found:
+                raise
+            return record
+        self._lookups.put(key_id, record)
         return record
 
     async def _touch(self, key_id: str) -> None:
         now = self._clock()
         if now - self._touched.get(key_id, -self._touch_interval_s) >= self._touch_interval_s:
             self._touched[key_id] = now
-            await self._keys.touch(key_id, at_ns=time.time_ns())
+            with contextlib.suppress(DatabaseUnavailable):
+                await self._keys.touch(key_id, at_ns=time.time_ns())
 
     def _deny(
         self,

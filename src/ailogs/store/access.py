@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
 
+from ailogs.errors import DatabaseUnavailable
 from ailogs.store.database import Database
 from ailogs.store.enums import AuditOutcome
 from ailogs.store.models import ApiKey, QueryAudit
@@ -48,6 +49,17 @@ class Denial:
     tenant: str | None = None
     workspace_id: str | None = None
     request_id: str | None = None
+
+
+def _missing_table(error: BaseException) -> bool:
+    """True when the failure is an unmigrated schema rather than an unreachable server."""
+    cause: BaseException | None = error
+    while cause is not None:
+        text = str(cause).lower()
+        if "no such table" in text or ("relation" in text and "does not exist" in text):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _record(row: ApiKey) -> ApiKeyRecord:
@@ -108,12 +120,17 @@ class SqlApiKeyRepository:
             return [_record(row) for row in rows]
 
     async def count_active(self) -> int:
-        """How many keys are not revoked."""
-        async with self._database.session() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at_ns.is_(None))
-            )
-            return int(count or 0)
+        """How many keys are not revoked (0 before the table exists: no key can)."""
+        try:
+            async with self._database.session() as session:
+                count = await session.scalar(
+                    select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at_ns.is_(None))
+                )
+                return int(count or 0)
+        except DatabaseUnavailable as exc:
+            if _missing_table(exc):
+                return 0
+            raise
 
     async def touch(self, key_id: str, *, at_ns: int) -> None:
         """Record that a key was used."""
