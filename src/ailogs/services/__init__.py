@@ -1,0 +1,1 @@
+"""Orchestration: the use cases the API, the CLI and MCP share."""
