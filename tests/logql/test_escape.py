@@ -14,7 +14,8 @@ from ailogs.logql import quote_meta, quote_string, regex_alternation
 
 def go_unquote(literal: str) -> str:
     """What Go's strconv.Unquote would read back from a LogQL string literal."""
-    assert literal.startswith('"') and literal.endswith('"')
+    assert literal.startswith('"')
+    assert literal.endswith('"')
     body = literal[1:-1]
     # An unescaped quote inside would end the string early.
     assert re.search(r'(?<!\\)(\\\\)*"', body) is None
