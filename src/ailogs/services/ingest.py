@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,21 +72,35 @@ class IngestReport:
         }
 
 
+WorkspaceFilter = Callable[[str | None], bool]
+
+
 def prepare_operations(
-    records: Sequence[Any], *, prices: PriceTable, source: OperationSource, now_ns: int
+    records: Sequence[Any],
+    *,
+    prices: PriceTable,
+    source: OperationSource,
+    now_ns: int,
+    may_write: WorkspaceFilter | None = None,
 ) -> PreparedBatch:
-    """Validate every record; invalid ones are reported by index, never raised."""
+    """Validate every record; invalid ones are reported by index, never raised.
+
+    `may_write` (the caller's key) rejects records of workspaces it may not touch.
+    """
     batch = PreparedBatch()
     for index, raw in enumerate(records):
         if not isinstance(raw, dict):
             batch.rejected.append(Rejection(index, "record: must be a JSON object"))
             continue
         try:
-            batch.operations.append(
-                build_operation(raw, prices=prices, source=source, now_ns=now_ns)
-            )
+            op = build_operation(raw, prices=prices, source=source, now_ns=now_ns)
         except ValueError as exc:
             batch.rejected.append(Rejection(index, str(exc)))
+            continue
+        if may_write is not None and not may_write(op.workspace_id or None):
+            batch.rejected.append(Rejection(index, "workspace_id: not allowed for this key"))
+            continue
+        batch.operations.append(op)
     return batch
 
 
@@ -97,13 +111,16 @@ async def ingest_operations(
     prices: PriceTable,
     now_ns: int,
     source: OperationSource = OperationSource.API,
+    may_write: WorkspaceFilter | None = None,
 ) -> IngestReport:
     """Validate a batch (at most MAX_BATCH records) and store its valid records."""
     if len(records) > MAX_BATCH:
         raise PayloadTooLarge(
             f"a batch holds at most {MAX_BATCH} records, this one has {len(records)}"
         )
-    batch = prepare_operations(records, prices=prices, source=source, now_ns=now_ns)
+    batch = prepare_operations(
+        records, prices=prices, source=source, now_ns=now_ns, may_write=may_write
+    )
     result = await sink.write(batch.operations) if batch.operations else WriteResult(0, 0)
     return IngestReport(
         received=len(records),

@@ -3,7 +3,7 @@ correlations and error patterns.
 
 A batch of newly inserted operations is first aggregated in memory (one row per
 key, keys sorted so concurrent writers lock rows in the same order), then
-upserted with additive `ON CONFLICT DO UPDATE SET x = x + excluded.x`.
+upserted with additive `ON CONFLICT DO UPDATE SET x = x + excluded.x` (see bulk.py).
 Only operations the INSERT actually created reach this module, so re-ingest
 never double-counts.
 """
@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
 
 from ailogs.store import histogram
+from ailogs.store.bulk import Merge, Upsert
 from ailogs.store.enums import CostSource, Granularity
 from ailogs.store.models import (
     HISTOGRAM_COLUMNS,
@@ -69,6 +68,20 @@ class UsageTotals:
         self.duration_ms_max = max(self.duration_ms_max, op.duration_ms)
         self.histogram[histogram.bucket_index(op.duration_ms)] += 1
 
+    def merge(self, other: UsageTotals) -> None:
+        """Add another bucket's measures into this one."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cost_usd += other.cost_usd
+        self.unpriced += other.unpriced
+        self.duration_us_sum += other.duration_us_sum
+        self.duration_ms_max = max(self.duration_ms_max, other.duration_ms_max)
+        histogram.merge(self.histogram, other.histogram)
+
     def values(self) -> dict[str, Any]:
         """Column values of this bucket."""
         row: dict[str, Any] = {
@@ -95,16 +108,22 @@ def usage_key(op: NewOperation, granularity: Granularity) -> UsageKey:
 
 
 def aggregate_usage(ops: Iterable[NewOperation]) -> dict[UsageKey, UsageTotals]:
-    """Hourly and daily usage buckets of a batch."""
-    buckets: dict[UsageKey, UsageTotals] = {}
+    """Hourly and daily usage buckets of a batch (days are merged from hours)."""
+    hours: dict[UsageKey, UsageTotals] = {}
     for op in ops:
-        for granularity in (Granularity.HOUR, Granularity.DAY):
-            key = usage_key(op, granularity)
-            totals = buckets.get(key)
-            if totals is None:
-                totals = buckets[key] = UsageTotals()
-            totals.add(op)
-    return buckets
+        key = usage_key(op, Granularity.HOUR)
+        totals = hours.get(key)
+        if totals is None:
+            totals = hours[key] = UsageTotals()
+        totals.add(op)
+    days: dict[UsageKey, UsageTotals] = {}
+    for (workspace, _, bucket, provider, model, operation), totals in hours.items():
+        key = (workspace, Granularity.DAY, bucket - bucket % DAY_NS, provider, model, operation)
+        day = days.get(key)
+        if day is None:
+            day = days[key] = UsageTotals()
+        day.merge(totals)
+    return hours | days
 
 
 def error_category(error_type: str, http_status: int | None) -> str:
@@ -131,47 +150,21 @@ def error_fingerprint(provider: str, model: str, error_type: str) -> str:
     return digest.hexdigest()
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+_USAGE_KEYS = ("workspace_id", "granularity", "bucket_start_ns", "provider", "model", "operation")
 
 
-def _greatest(session: AsyncSession, *args: Any) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.greatest(*args)
-    return func.max(*args)  # SQLite's two-argument max() is scalar
-
-
-def _least(session: AsyncSession, *args: Any) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.least(*args)
-    return func.min(*args)
-
-
-def _additive(table: Table, excluded: Any, names: Sequence[str]) -> dict[str, Any]:
-    return {name: table.c[name] + excluded[name] for name in names}
-
-
-async def upsert_usage(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
-    """Add a batch of new operations into the hourly and daily usage rollups."""
+def usage_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
+    """Hourly and daily usage, and error kinds, of a batch of new operations."""
     buckets = aggregate_usage(ops)
     if not buckets:
-        return
-    table = table_of(AiWorkspaceUsage)
-    key_names = ("workspace_id", "granularity", "bucket_start_ns", "provider", "model", "operation")
+        return []
     rows = [
-        dict(zip(key_names, key, strict=True)) | totals.values()
+        dict(zip(_USAGE_KEYS, key, strict=True)) | totals.values()
         for key, totals in sorted(buckets.items(), key=lambda item: item[0])
     ]
-    stmt = _insert(session, table)
-    additive = [name for name in rows[0] if name not in key_names and name != "duration_ms_max"]
-    update = _additive(table, stmt.excluded, additive)
-    update["duration_ms_max"] = _greatest(
-        session, table.c.duration_ms_max, stmt.excluded.duration_ms_max
-    )
-    await session.execute(stmt.on_conflict_do_update(index_elements=key_names, set_=update), rows)
-
+    merge = {name: Merge.ADD for name in rows[0] if name not in _USAGE_KEYS}
+    merge["duration_ms_max"] = Merge.MAX
+    upserts = [Upsert(table_of(AiWorkspaceUsage), _USAGE_KEYS, rows, merge)]
     errors: dict[tuple[Any, ...], int] = {}
     for op in ops:
         if op.is_error:
@@ -179,19 +172,15 @@ async def upsert_usage(session: AsyncSession, ops: Sequence[NewOperation]) -> No
                 key = (*usage_key(op, granularity), op.error_type or "unknown")
                 errors[key] = errors.get(key, 0) + 1
     if errors:
-        error_table = table_of(AiWorkspaceUsageError)
-        names = (*key_names, "error_type")
+        names = (*_USAGE_KEYS, "error_type")
         error_rows = [
             dict(zip(names, key, strict=True)) | {"count": count}
             for key, count in sorted(errors.items())
         ]
-        stmt = _insert(session, error_table)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=names, set_=_additive(error_table, stmt.excluded, ["count"])
-            ),
-            error_rows,
+        upserts.append(
+            Upsert(table_of(AiWorkspaceUsageError), names, error_rows, {"count": Merge.ADD})
         )
+    return upserts
 
 
 @dataclass(slots=True)
@@ -222,11 +211,9 @@ class _Thread:
 _THREAD_SUMS = ("operations", "errors", "input_tokens", "output_tokens", "cost_usd")
 
 
-async def _upsert_threads(
-    session: AsyncSession, table: Table, key: str, threads: dict[str, _Thread], *, durations: bool
-) -> None:
-    if not threads:
-        return
+def _thread_upsert(
+    table: Table, key: str, threads: dict[str, _Thread], *, durations: bool
+) -> Upsert:
     rows = []
     for thread_id, thread in sorted(threads.items()):
         row = {
@@ -239,16 +226,15 @@ async def _upsert_threads(
         if durations:
             row["duration_ms_sum"] = thread.duration_ms_sum
         rows.append(row)
-    stmt = _insert(session, table)
-    sums = [*_THREAD_SUMS, "duration_ms_sum"] if durations else list(_THREAD_SUMS)
-    update = _additive(table, stmt.excluded, sums)
-    update["first_seen_ns"] = _least(session, table.c.first_seen_ns, stmt.excluded.first_seen_ns)
-    update["last_seen_ns"] = _greatest(session, table.c.last_seen_ns, stmt.excluded.last_seen_ns)
-    await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=update), rows)
+    merge = dict.fromkeys(_THREAD_SUMS, Merge.ADD)
+    if durations:
+        merge["duration_ms_sum"] = Merge.ADD
+    merge.update(first_seen_ns=Merge.MIN, last_seen_ns=Merge.MAX, workspace_id=Merge.KEEP)
+    return Upsert(table, (key,), rows, merge)
 
 
-async def upsert_threads(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
-    """Keep `ai_conversations` and `ai_correlations` current with a batch of new operations."""
+def thread_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
+    """`ai_conversations` and `ai_correlations` totals of a batch of new operations."""
     conversations: dict[str, _Thread] = {}
     correlations: dict[str, _Thread] = {}
     for op in ops:
@@ -264,16 +250,22 @@ async def upsert_threads(session: AsyncSession, ops: Sequence[NewOperation]) -> 
                     op.workspace_id, op.start_time_ns, op.start_time_ns
                 )
             thread.add(op)
-    await _upsert_threads(
-        session, table_of(AiConversation), "conversation_id", conversations, durations=False
-    )
-    await _upsert_threads(
-        session, table_of(AiCorrelation), "correlation_id", correlations, durations=True
-    )
+    upserts = []
+    if conversations:
+        upserts.append(
+            _thread_upsert(
+                table_of(AiConversation), "conversation_id", conversations, durations=False
+            )
+        )
+    if correlations:
+        upserts.append(
+            _thread_upsert(table_of(AiCorrelation), "correlation_id", correlations, durations=True)
+        )
+    return upserts
 
 
-async def upsert_error_patterns(session: AsyncSession, ops: Sequence[NewOperation]) -> None:
-    """Count failed operations into `ai_error_patterns` (the first example is kept)."""
+def error_pattern_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
+    """`ai_error_patterns` counts of a batch of new operations (the first example is kept)."""
     patterns: dict[str, dict[str, Any]] = {}
     for op in ops:
         if not op.is_error:
@@ -300,13 +292,19 @@ async def upsert_error_patterns(session: AsyncSession, ops: Sequence[NewOperatio
         pattern["first_seen_ns"] = min(pattern["first_seen_ns"], op.start_time_ns)
         pattern["last_seen_ns"] = max(pattern["last_seen_ns"], op.start_time_ns)
     if not patterns:
-        return
-    table = table_of(AiErrorPattern)
-    stmt = _insert(session, table)
-    update = _additive(table, stmt.excluded, ["count"])
-    update["first_seen_ns"] = _least(session, table.c.first_seen_ns, stmt.excluded.first_seen_ns)
-    update["last_seen_ns"] = _greatest(session, table.c.last_seen_ns, stmt.excluded.last_seen_ns)
-    rows = [patterns[key] for key in sorted(patterns)]
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=["fingerprint"], set_=update), rows
+        return []
+    merge = dict.fromkeys(("category", "error_type", "provider", "model"), Merge.KEEP)
+    merge.update(
+        http_status=Merge.KEEP,
+        example=Merge.KEEP,
+        count=Merge.ADD,
+        first_seen_ns=Merge.MIN,
+        last_seen_ns=Merge.MAX,
     )
+    rows = [patterns[key] for key in sorted(patterns)]
+    return [Upsert(table_of(AiErrorPattern), ("fingerprint",), rows, merge)]
+
+
+def rollup_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
+    """Every rollup change a batch of newly inserted operations makes."""
+    return [*usage_upserts(ops), *thread_upserts(ops), *error_pattern_upserts(ops)]

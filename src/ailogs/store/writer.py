@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Executable, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ailogs.store.bulk import execute_upsert, insert_new
 from ailogs.store.models import AiOperation, table_of
 from ailogs.store.records import NewOperation
-from ailogs.store.rollups import upsert_error_patterns, upsert_threads, upsert_usage
+from ailogs.store.rollups import rollup_upserts
 
-# Rows per INSERT statement: under PostgreSQL's 32767 bind parameters (28 columns).
-INSERT_CHUNK = 1000
+# Rows per INSERT statement (PostgreSQL sends them as arrays, SQLite in pages).
+INSERT_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,29 +49,10 @@ class OperationWriter:
         inserted_ids: set[str] = set()
         for start in range(0, len(unique), INSERT_CHUNK):
             chunk = unique[start : start + INSERT_CHUNK]
-            inserted_ids.update(await self._insert(chunk))
+            inserted_ids.update(
+                await insert_new(self.session, self.table, [op.row() for op in chunk])
+            )
         new = [op for op in unique if op.id in inserted_ids]
-        if new:
-            await upsert_usage(self.session, new)
-            await upsert_threads(self.session, new)
-            await upsert_error_patterns(self.session, new)
+        for upsert in rollup_upserts(new):
+            await execute_upsert(self.session, upsert)
         return WriteResult(inserted=len(new), duplicates=len(ops) - len(new))
-
-    async def _insert(self, chunk: Sequence[NewOperation]) -> list[str]:
-        rows = [op.row() for op in chunk]
-        if self.session.get_bind().dialect.name == "postgresql":
-            stmt: Executable = (
-                postgresql.insert(self.table)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(self.table.c.id)
-            )
-        else:
-            stmt = (
-                sqlite.insert(self.table)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(self.table.c.id)
-            )
-        # executemany + RETURNING: SQLAlchemy batches it into multi-row VALUES
-        # ("insertmanyvalues") and returns only the rows the INSERT created.
-        result = await self.session.execute(stmt, rows)
-        return list(result.scalars())
