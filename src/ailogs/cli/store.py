@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 from typing import Annotated
 
 import typer
 
 from ailogs.cli.base import app, settings_or_exit
+from ailogs.errors import AilogsError
 from ailogs.settings import Settings
 from ailogs.store.database import Database
 
@@ -44,3 +47,94 @@ def migrate(
 
     current = asyncio.run(run())
     typer.echo(f"database at revision {current or 'base'}")
+
+
+@app.command()
+def ingest(
+    once: Annotated[
+        bool, typer.Option("--once", help="Catch up to now, then exit (default: keep running).")
+    ] = False,
+) -> None:
+    """Read ai.operation lines from Loki into the operations store, from the checkpoint."""
+    from ailogs.loki.client import LokiClient
+    from ailogs.services.ingest_worker import IngestWorker, LokiOperationSource
+    from ailogs.services.pricing import PriceTable, find_prices
+    from ailogs.store.operation_store import SqlOperationStore
+
+    settings = settings_or_exit()
+
+    async def run() -> None:
+        from ailogs.api.store_wiring import worker_config
+
+        database = database_from(settings)
+        loki = LokiClient(
+            settings.loki.url,
+            tenant=settings.loki.tenant,
+            timeout_s=settings.loki.timeout_s,
+            connect_timeout_s=settings.loki.connect_timeout_s,
+            retry_attempts=settings.loki.retry_attempts,
+            retry_budget_s=settings.loki.retry_budget_s,
+        )
+        worker = IngestWorker(
+            source=LokiOperationSource(loki, tenant=settings.loki.tenant),
+            store=SqlOperationStore(database),
+            prices=PriceTable.load(find_prices(settings.ingest.prices_path)),
+            config=worker_config(settings),
+        )
+        try:
+            if once:
+                report = await worker.run_once()
+                typer.echo(
+                    f"read {report.fetched} lines in {report.windows} windows: "
+                    f"{report.inserted} new, {report.duplicates} already stored, "
+                    f"{report.rejected} rejected"
+                )
+            else:
+                await worker.run_forever()
+        finally:
+            await loki.aclose()
+            await database.dispose()
+
+    try:
+        asyncio.run(run())
+    except AilogsError as exc:
+        sys.stderr.write(f"ailogs: {exc.code.value}: {exc.message}\n")
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+def maintenance() -> None:
+    """Recompute performance baselines and apply retention (raw, hourly, daily)."""
+    from ailogs.domain import parse_duration_ns
+    from ailogs.store.maintenance import RetentionPolicy, run_maintenance
+
+    settings = settings_or_exit()
+    db = settings.database
+
+    async def run() -> None:
+        database = database_from(settings)
+        try:
+            async with database.session() as session:
+                report = await run_maintenance(
+                    session,
+                    policy=RetentionPolicy(
+                        db.raw_retention_days, db.hourly_retention_days, db.daily_retention_days
+                    ),
+                    baseline_window_ns=parse_duration_ns(db.baseline_window),
+                    min_samples=db.baseline_min_samples,
+                    now_ns=time.time_ns(),
+                )
+        finally:
+            await database.dispose()
+        typer.echo(
+            f"baselines: {report.baselines_written} scopes written, "
+            f"{report.baselines_skipped} below {db.baseline_min_samples} samples"
+        )
+        for table, count in report.deleted.items():
+            typer.echo(f"retention: {table}: {count} rows deleted")
+
+    try:
+        asyncio.run(run())
+    except AilogsError as exc:
+        sys.stderr.write(f"ailogs: {exc.code.value}: {exc.message}\n")
+        raise typer.Exit(code=1) from None
