@@ -88,3 +88,19 @@ def test_parse_classes() -> None:
     assert parse_classes("all") == ALL_CLASSES
     with pytest.raises(ValueError, match="unknown"):
         parse_classes("keys,social")
+
+
+def test_batches_mask_only_the_lines_that_hold_secrets() -> None:
+    clean = make_record(1, '{"msg": "cache key rotated", "level": "info"}', {})
+    dirty = make_record(2, "GET /v1 Authorization: Bearer abcdefghijklmnop", {})
+    plain = make_record(3, "nothing to see", {})
+
+    out = DEFAULT.redact_records([clean, dirty, plain])
+
+    assert out[0] is clean
+    assert out[2] is plain
+    assert "abcdefghijklmnop" not in out[1].line
+    assert DEFAULT.redact_many(["a", "sk-test-abcdefghijklmnopqrstu x"]) == [
+        "a",
+        "[REDACTED:keys] x",
+    ]

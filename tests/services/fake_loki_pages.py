@@ -11,8 +11,8 @@ an order unrelated to ailogs' own (reversed stream order).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+import time
+from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -30,6 +30,9 @@ class FakeLokiPages:
     per_stream: int
     step_ns: int = 1_000_000
     requests: int = 0
+    # CPU seconds spent generating answers (what a real Loki would spend, not ailogs).
+    cpu_s: float = 0.0
+    _fragments: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -39,10 +42,21 @@ class FakeLokiPages:
         return {"service_name": f"svc-{stream % 3}", "level": "info", "pod": f"p{stream:04d}"}
 
     def line(self, k: int, stream: int, i: int) -> str:
+        # The text does not depend on k: a line is unique by (stream, timestamp, text).
         return (
             f'{{"level":"info","service":"svc-{stream % 3}","msg":"handled request {i} of pod '
-            f'{stream}","duration_ms":{i % 97},"correlation_id":"c-{k}-{stream}-{i}"}}'
+            f'{stream}","duration_ms":{i % 97},"correlation_id":"c-{stream}-{i}"}}'
         )
+
+    def _fragment(self, stream: int, i: int) -> bytes:
+        """`,"<line>",{metadata}]` of one value, encoded once."""
+        key = (stream, i)
+        cached = self._fragments.get(key)
+        if cached is None:
+            line = orjson.dumps(self.line(0, stream, i))
+            cached = b"," + line + b',{"structuredMetadata":{"trace_id":"t-%d"}}]' % stream
+            self._fragments[key] = cached
+        return cached
 
     def timestamp(self, k: int) -> int:
         return BASE_NS + k * self.step_ns
@@ -67,27 +81,29 @@ class FakeLokiPages:
         backward = params.get("direction", "backward") == "backward"
         selected = self._selected(params["query"])
         ks = self._ks(start, end)
-        per_stream: dict[int, list[list[Any]]] = {}
+        per_stream: dict[int, list[bytes]] = {}
         taken = 0
         for k in reversed(ks) if backward else ks:
-            ts = str(self.timestamp(k))
+            ts = b'["%d"' % self.timestamp(k)
             for stream in reversed(selected):
+                values = per_stream.setdefault(stream, [])
                 for i in range(self.per_stream):
                     if taken == limit:
                         break
-                    per_stream.setdefault(stream, []).append(
-                        [ts, self.line(k, stream, i), {"structuredMetadata": {"trace_id": f"t{k}"}}]
-                    )
+                    values.append(ts + self._fragment(stream, i))
                     taken += 1
             if taken == limit:
                 break
-        result = [
-            {"stream": self.labels(stream), "values": values}
+        result = b",".join(
+            b'{"stream":'
+            + orjson.dumps(self.labels(stream))
+            + b',"values":['
+            + b",".join(values)
+            + b"]}"
             for stream, values in per_stream.items()
-        ]
-        return orjson.dumps(
-            {"status": "success", "data": {"resultType": "streams", "result": result}}
+            if values
         )
+        return b'{"status":"success","data":{"resultType":"streams","result":[' + result + b"]}}"
 
     def series(self, params: httpx.QueryParams) -> bytes:
         start, end = int(params["start"]), int(params["end"])
@@ -97,6 +113,10 @@ class FakeLokiPages:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        started = time.process_time()
         if request.url.path.endswith("/series"):
-            return httpx.Response(200, content=self.series(request.url.params))
-        return httpx.Response(200, content=self.query_range(request.url.params))
+            body = self.series(request.url.params)
+        else:
+            body = self.query_range(request.url.params)
+        self.cpu_s += time.process_time() - started
+        return httpx.Response(200, content=body)

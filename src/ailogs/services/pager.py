@@ -29,12 +29,19 @@ import asyncio
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
-from ailogs.domain import Direction, LogRecord, TimeWindow
+from ailogs.domain import Direction, LogRecord, TimeWindow, make_record
+from ailogs.errors import LokiUnavailable
 from ailogs.logql import quote_string
 from ailogs.loki.client import LokiClient
+from ailogs.loki.parse import load_json
+
+# One line as Loki returned it: timestamp, stream labels, line, structured metadata.
+# Records are built only for the lines a reader keeps (a full page is partly re-read).
+RawEntry = tuple[int, dict[str, str], str, dict[str, str] | None]
 
 _STREAM_QUERY_CONCURRENCY = 8
 
@@ -143,17 +150,20 @@ class PageReader:
         self._max_entries = max_entries
         self.stats = ReadStats()
 
-    def _sorted(self, records: list[LogRecord]) -> list[LogRecord]:
+    def _sorted(self, records: list[RawEntry]) -> list[RawEntry]:
         keys = _StreamKeys()
         records.sort(
-            key=lambda r: (r.timestamp_ns, keys.key(r.labels), r.line),
+            key=lambda r: (r[0], keys.key(r[1]), r[2]),
             reverse=self._direction is Direction.BACKWARD,
         )
         return records
 
-    async def _fetch(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[LogRecord]:
+    async def _fetch(self, query: str, start_ns: int, end_ns: int, limit: int) -> list[RawEntry]:
+        return (await self._fetch_page(query, start_ns, end_ns, limit)).entries()
+
+    async def _fetch_page(self, query: str, start_ns: int, end_ns: int, limit: int) -> RawPage:
         self.stats.requests += 1
-        response = await self._loki.query_range(
+        body = await self._loki.query_range_body(
             query,
             start_ns=start_ns,
             end_ns=end_ns,
@@ -161,10 +171,11 @@ class PageReader:
             direction=self._direction,
             tenant=self._tenant,
         )
-        self.stats.bytes_processed += response.stats.bytes_processed
-        return response.records
+        page = parse_raw_page(body)
+        self.stats.bytes_processed += page.bytes_processed
+        return page
 
-    async def _enumerate(self, timestamp_ns: int) -> list[LogRecord]:
+    async def _enumerate(self, timestamp_ns: int) -> list[RawEntry]:
         """Every line at exactly one nanosecond."""
         self.stats.enumerated_timestamps += 1
         end = timestamp_ns + 1
@@ -178,20 +189,20 @@ class PageReader:
         )
         gate = asyncio.Semaphore(_STREAM_QUERY_CONCURRENCY)
 
-        async def one(labels: dict[str, str]) -> list[LogRecord]:
+        async def one(labels: dict[str, str]) -> list[RawEntry]:
             async with gate:
                 query = exact_selector(labels) + self._pipeline
                 return await self._fetch(query, timestamp_ns, end, self._max_entries)
 
         results = await asyncio.gather(*(one(labels) for labels in streams))
-        merged: list[LogRecord] = []
+        merged: list[RawEntry] = []
         for part in results:
             if len(part) >= self._max_entries:
                 self.stats.incomplete_timestamps.append(timestamp_ns)
             merged.extend(part)
         return self._sorted(merged)
 
-    async def read(self, position: Position | None = None) -> AsyncGenerator[list[LogRecord], None]:
+    async def read(self, position: Position | None = None) -> AsyncGenerator[list[RawEntry], None]:
         """Yield batches of records in order until the window is exhausted."""
         forward = self._direction is Direction.FORWARD
         window = self._window
@@ -202,19 +213,22 @@ class PageReader:
             boundary, skip = position.timestamp_ns, position.skip
         while window.start_ns <= boundary < window.end_ns:
             start, end = (boundary, window.end_ns) if forward else (window.start_ns, boundary + 1)
-            records = self._sorted(await self._fetch(self._query, start, end, self._page_size))
-            if not records:
+            page = await self._fetch_page(self._query, start, end, self._page_size)
+            if not page.count:
                 return
-            last = records[-1].timestamp_ns
-            done = len(records) < self._page_size
-            enumerated = not done and records[0].timestamp_ns == last
+            done = page.count < self._page_size
+            lowest, highest = page.span()
+            enumerated = not done and lowest == highest
+            last = highest if forward else lowest
+            # A full page at one timestamp is re-read by stream: do not build its entries.
+            records = [] if enumerated else self._sorted(page.entries())
             if done:
                 batch = records
             elif enumerated:
                 batch = await self._enumerate(last)
             else:
                 cut = len(records)
-                while records[cut - 1].timestamp_ns == last:
+                while records[cut - 1][0] == last:
                     cut -= 1
                 batch = records[:cut]
             if skip:
@@ -232,9 +246,56 @@ class PageReader:
                 boundary = last
 
 
-def _skip_at(batch: list[LogRecord], timestamp_ns: int, skip: int) -> list[LogRecord]:
+def _skip_at(batch: list[RawEntry], timestamp_ns: int, skip: int) -> list[RawEntry]:
     """Drop the first `skip` lines at `timestamp_ns` (they lead the batch in order)."""
     index = 0
-    while index < len(batch) and index < skip and batch[index].timestamp_ns == timestamp_ns:
+    while index < len(batch) and index < skip and batch[index][0] == timestamp_ns:
         index += 1
     return batch[index:] if index else batch
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """A `/query_range` streams answer, decoded but not yet turned into entries."""
+
+    streams: list[tuple[dict[str, str], list[list[Any]]]]
+    count: int
+    bytes_processed: int = 0
+
+    def span(self) -> tuple[int, int]:
+        """Lowest and highest timestamp (Loki sorts each stream's values)."""
+        ends = [int(v[0]) for _, values in self.streams if values for v in (values[0], values[-1])]
+        return min(ends), max(ends)
+
+    def entries(self) -> list[RawEntry]:
+        """One tuple per line."""
+        entries: list[RawEntry] = []
+        append = entries.append
+        for labels, values in self.streams:
+            for value in values:
+                meta = value[2].get("structuredMetadata") if len(value) > 2 and value[2] else None
+                append((int(value[0]), labels, value[1], meta))
+        return entries
+
+
+def parse_raw_page(body: bytes) -> RawPage:
+    """Decode a `/query_range` streams answer."""
+    payload = load_json(body)
+    data: Any = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or data.get("resultType") != "streams":
+        raise LokiUnavailable("Loki answered a log query without a streams result")
+    streams = [
+        (stream.get("stream") or {}, stream.get("values") or [])
+        for stream in data.get("result") or ()
+    ]
+    summary = (data.get("stats") or {}).get("summary") or {}
+    return RawPage(
+        streams,
+        sum(len(values) for _, values in streams),
+        int(summary.get("totalBytesProcessed", 0) or 0),
+    )
+
+
+def to_record(entry: RawEntry) -> LogRecord:
+    """The LogRecord of a raw entry."""
+    return make_record(entry[0], entry[2], entry[1], entry[3])
