@@ -262,7 +262,7 @@ def _recommendations(
     if origin is not None and library is not None:
         service, event = origin
         seen: set[str] = set()
-        for message in (event.message, *facts.error_messages.get(service, ())):
+        for message in (event.line or event.message, *facts.error_messages.get(service, ())):
             for pattern_id in library.match_line(message):
                 definition = library.get(pattern_id)
                 if pattern_id not in seen and definition is not None:
@@ -285,8 +285,8 @@ def _recommendations(
     if facts.bottlenecks and facts.bottlenecks[0][2] >= 0.5:
         name, self_ms, share = facts.bottlenecks[0]
         advice.append(
-            f"{name} accounts for {share:.0%} of the time spent ({self_ms:.0f} ms of self time):"
-            " profile it first"
+            f"{name} accounts for {share:.0%} of the time spent in these requests"
+            f" ({self_ms / 1000:.0f} s of its own time): profile it first"
         )
     for service, fan_out in sorted(facts.fan_out.items()):
         if fan_out >= 5:

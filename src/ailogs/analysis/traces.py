@@ -44,6 +44,7 @@ class Event:
     parent: str | None
     upstream: str | None
     duration_ms: float | None
+    line: str = ""
 
     @property
     def is_error(self) -> bool:
@@ -124,6 +125,7 @@ def to_event(record: LogRecord) -> Event:
         parent if parent is None or type(parent) is str else _text(parent),
         upstream if upstream is None or type(upstream) is str else _text(upstream),
         None if duration is None else record.field_float("duration_ms"),
+        record.line,
     )
 
 
