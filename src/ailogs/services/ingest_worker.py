@@ -97,6 +97,7 @@ class IngestWorker:
         self.clock = clock
         self.name = name
         self.buffer: list[NewOperation] = []
+        self.position: int | None = None  # the last checkpoint this process saved
         self.dropped_from_buffer = 0
 
     async def run_once(self) -> RunReport:
@@ -107,7 +108,13 @@ class IngestWorker:
             result = await self.store.write(self.buffer)
             inserted, duplicates = result.inserted, result.duplicates
             self.buffer = []
-        checkpoint = await self.store.load_checkpoint(self.name)
+        try:
+            checkpoint = await self.store.load_checkpoint(self.name)
+        except DatabaseUnavailable:
+            if self.position is None:
+                raise
+            # Keep reading from where this process got to, and buffer what it reads.
+            checkpoint = self.position
         start = (
             now_ns - self.config.initial_lookback_ns
             if checkpoint is None
@@ -133,7 +140,7 @@ class IngestWorker:
             inserted += result.inserted
             duplicates += result.duplicates
             windows += 1
-            checkpoint = window.end_ns
+            checkpoint = self.position = window.end_ns
             start = window.end_ns
         return RunReport(
             windows=windows,

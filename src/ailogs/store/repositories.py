@@ -202,9 +202,10 @@ class UsageRepository(_Repository):
         models: dict[str, ModelUsage] = {}
         for row in rows:
             item = ModelUsage(model=row.model)
+            # PostgreSQL's SUM(bigint) is NUMERIC: bring counts back to int.
             for name in _SUMS:
-                setattr(item, name, getattr(row, name) or 0)
-            item.cost_usd = Decimal(item.cost_usd)
+                setattr(item, name, int(getattr(row, name) or 0))
+            item.cost_usd = Decimal(row.cost_usd or 0)
             item.duration_ms_max = float(row.duration_ms_max or 0.0)
             item.histogram = [int(getattr(row, name) or 0) for name in HISTOGRAM_COLUMNS]
             models[item.model] = item

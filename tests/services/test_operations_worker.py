@@ -1,0 +1,105 @@
+"""The Loki ingest worker against an in-memory log source and store."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from ailogs.domain import LogRecord, TimeWindow, make_record
+from ailogs.errors import DatabaseUnavailable
+from ailogs.services.ingest_worker import IngestWorker, WorkerConfig
+from ailogs.store.operation_store import InMemoryOperationStore
+from tests.store.factories import PRICES, record
+
+S = 1_000_000_000
+START = 1_763_719_200 * S
+
+
+class MemoryLogs:
+    """An OperationLogSource over a list; lines can arrive "late" by appending."""
+
+    def __init__(self) -> None:
+        self.records: list[LogRecord] = []
+        self.windows: list[TimeWindow] = []
+
+    def emit(self, at_ns: int, **fields: object) -> None:
+        line = orjson.dumps(record(ts=at_ns, event="ai.operation", **fields)).decode()
+        self.records.append(make_record(at_ns, line, {"service_name": "api"}))
+
+    async def fetch(self, window: TimeWindow) -> list[LogRecord]:
+        self.windows.append(window)
+        return [r for r in self.records if window.start_ns <= r.timestamp_ns < window.end_ns]
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def worker(logs: MemoryLogs, store: InMemoryOperationStore, clock: Clock) -> IngestWorker:
+    config = WorkerConfig(
+        lookback_ns=120 * S, initial_lookback_ns=3600 * S, chunk_ns=900 * S, buffer_max=3
+    )
+    return IngestWorker(source=logs, store=store, prices=PRICES, config=config, clock=clock)
+
+
+async def test_catches_up_in_chunks_and_moves_the_checkpoint() -> None:
+    logs, store, clock = MemoryLogs(), InMemoryOperationStore(), Clock(START + 3600 * S)
+    for minute in range(0, 60, 10):
+        logs.emit(START + minute * 60 * S, seq=minute)
+
+    report = await worker(logs, store, clock).run_once()
+
+    assert (report.windows, report.inserted, report.duplicates) == (4, 6, 0)
+    assert store.checkpoints["loki.ai_operations"] == clock.now
+    assert [w.start_ns for w in logs.windows] == [START + i * 900 * S for i in range(4)]
+
+
+async def test_a_late_line_inside_the_lookback_is_picked_up_once() -> None:
+    logs, store, clock = MemoryLogs(), InMemoryOperationStore(), Clock(START + 3600 * S)
+    ingest = worker(logs, store, clock)
+    logs.emit(START + 3500 * S, seq=1)
+    await ingest.run_once()
+
+    logs.emit(START + 3590 * S, seq=2)  # stamped before the checkpoint, arrived after it
+    clock.now += 60 * S
+    report = await ingest.run_once()
+
+    assert (report.inserted, report.duplicates) == (1, 1)  # the overlap re-read seq=1
+    assert len(store.operations) == 2
+    assert logs.windows[-1].start_ns == START + 3600 * S - 120 * S
+
+
+async def test_a_database_outage_keeps_the_checkpoint_and_loses_nothing() -> None:
+    logs, store, clock = MemoryLogs(), InMemoryOperationStore(), Clock(START + 3600 * S)
+    ingest = worker(logs, store, clock)
+    await ingest.run_once()
+    checkpoint = store.checkpoints["loki.ai_operations"]
+    for second in range(5):
+        logs.emit(START + 3600 * S + second * S, seq=second)
+    clock.now += 600 * S
+
+    store.available = False
+    with pytest.raises(DatabaseUnavailable):
+        await ingest.run_once()
+    assert store.checkpoints["loki.ai_operations"] == checkpoint
+    assert len(ingest.buffer) == 3  # bounded; the rest is re-read from the checkpoint
+
+    store.available = True
+    report = await ingest.run_once()
+    assert len(store.operations) == 5
+    assert report.inserted == 5
+    assert ingest.buffer == []
+
+
+async def test_lines_that_are_not_operation_records_are_counted_not_stored() -> None:
+    logs, store, clock = MemoryLogs(), InMemoryOperationStore(), Clock(START + 3600 * S)
+    logs.emit(START + 60 * S, input_tokens=-1)
+    logs.records.append(make_record(START + 61 * S, "plain text", {"service_name": "api"}))
+
+    report = await worker(logs, store, clock).run_once()
+
+    assert (report.fetched, report.rejected, report.inserted) == (2, 2, 0)
