@@ -16,8 +16,9 @@ from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
 from ailogs.api.protection import install_protection
 from ailogs.api.responses import JSONAnswer
-from ailogs.api.routes import admin, health, query, stream
+from ailogs.api.routes import admin, conversations, health, operations, query, stream, workspace
 from ailogs.api.runtime import Runtime
+from ailogs.api.store_wiring import install_store, start_store
 from ailogs.cache.memory import InMemoryQueryCache
 from ailogs.jsonlog import configure_logging
 from ailogs.loki.client import LokiClient
@@ -65,6 +66,7 @@ def build_runtime(
     runtime.health_checks["cache"] = cache_health
     runtime.closers.append(runtime.cache.aclose)
     runtime.closers.append(loki.aclose)
+    install_store(runtime)
     install_protection(runtime)
     # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
     runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)
@@ -87,6 +89,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(settings, metrics, loki_transport=loki_transport)
         app.state.runtime = runtime
+        await start_store(runtime)
         try:
             yield
         finally:
@@ -108,5 +111,8 @@ def create_app(
     app.include_router(query.router, prefix=API_PREFIX)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
+    app.include_router(operations.router, prefix=API_PREFIX)
+    app.include_router(conversations.router, prefix=API_PREFIX)
+    app.include_router(workspace.router, prefix=API_PREFIX)
     app.include_router(health.metrics_router)
     return app

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ailogs.api.auth import get_caller_scope
 from ailogs.api.runtime import Runtime
 from ailogs.cache.base import QueryCache
+from ailogs.errors import DatabaseUnavailable
 from ailogs.loki.client import LokiClient
+from ailogs.services.pricing import PriceTable
 from ailogs.services.query import QueryScope
 from ailogs.settings import Settings
 
@@ -45,3 +49,24 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LokiDep = Annotated[LokiClient, Depends(get_loki)]
 CacheDep = Annotated[QueryCache, Depends(get_cache)]
 ScopeDep = Annotated[QueryScope, Depends(get_scope)]
+
+
+async def get_session(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[AsyncSession]:
+    """A unit of work on the operations store: committed after the route, rolled back on error."""
+    if runtime.database is None:
+        raise DatabaseUnavailable("the operations store is not configured")
+    async with runtime.database.session() as session:
+        yield session
+
+
+def get_prices(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PriceTable:
+    """The model price table loaded at start-up."""
+    if runtime.prices is None:
+        raise DatabaseUnavailable("the operations store is not configured")
+    return runtime.prices
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PricesDep = Annotated[PriceTable, Depends(get_prices)]

@@ -12,10 +12,12 @@ from ailogs.cache.base import QueryCache
 from ailogs.domain import NS_PER_SECOND, LogRecord, parse_duration_ns
 from ailogs.loki.client import LokiClient
 from ailogs.services.access import AccessControl
+from ailogs.services.pricing import PriceTable
 from ailogs.services.query import QueryScope
 from ailogs.services.request_spec import SpecLimits
 from ailogs.services.stream_hub import StreamHub
 from ailogs.settings import Settings
+from ailogs.store.database import Database
 
 # A component check for /health: returns a dict with at least {"status": "up"|"down"|...}.
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
@@ -34,6 +36,9 @@ class Runtime:
     # Keys, workspaces, rate limits, denial audit; None only in apps built without it.
     access: AccessControl | None = None
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    # The operations store and the model prices (api.store_wiring); None when not built.
+    database: Database | None = None
+    prices: PriceTable | None = None
     # Objects other features attach (store engine, stream hub, ...), closed in reverse order.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
