@@ -24,7 +24,7 @@ from ailogs.ratelimit import (
     RatePolicy,
     RedisRateLimiter,
 )
-from ailogs.services.access import AccessControl
+from ailogs.services.access import AccessControl, is_loopback
 from ailogs.services.audit import DenialRecorder
 from ailogs.settings import Settings
 from ailogs.store.access import SqlApiKeyRepository, SqlDenialSink
@@ -85,6 +85,8 @@ def install_protection(runtime: Runtime, *, database: Database | None = None) ->
         limiter=build_rate_limiter(settings, redis),
         audit=recorder,
         default_tenant=settings.loki.tenant,
+        # Without keys the API answers anyone only on loopback, unless allowed.
+        open_allowed=settings.allow_anonymous or is_loopback(settings.host),
     )
     runtime.health_checks["cache"] = lambda: cache_health(cache)
     runtime.health_checks["rate_limit"] = lambda: rate_limit_health(runtime)
@@ -163,4 +165,3 @@ class ProtectionCollector(Collector):
             )
             dropped.add_metric([], access.audit.dropped)
             yield dropped
-

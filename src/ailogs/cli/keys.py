@@ -17,7 +17,9 @@ import typer
 
 from ailogs.cli.base import app, settings_or_exit
 from ailogs.errors import DatabaseUnavailable
+from ailogs.services.access import is_loopback
 from ailogs.services.api_keys import ApiKeyRecord, issue_key
+from ailogs.settings import Settings
 from ailogs.store.access import SqlApiKeyRepository
 from ailogs.store.database import Database
 
@@ -110,3 +112,30 @@ def list_keys() -> None:
             _when(record.revoked_at_ns),
         )
         sys.stdout.write("\t".join(fields) + "\n")
+
+
+def refuse_open_public_bind(settings: Settings) -> None:
+    """Exit 2 rather than serve without keys on a non-loopback address.
+
+    AILOGS_ALLOW_ANONYMOUS=true opts in. A database that cannot be read counts
+    as "no keys": nothing proves the door is closed.
+    """
+    if settings.allow_anonymous or is_loopback(settings.host):
+        return
+
+    async def count() -> int:
+        database = Database(settings.database.url, schema=settings.database.schema_name)
+        try:
+            return await SqlApiKeyRepository(database).count_active()
+        except Exception:
+            return 0
+        finally:
+            await database.dispose()
+
+    if asyncio.run(count()) > 0:
+        return
+    sys.stderr.write(
+        f"ailogs: refusing to serve on {settings.host} without API keys; create one with "
+        "`ailogs keys create`, bind 127.0.0.1, or set AILOGS_ALLOW_ANONYMOUS=true\n"
+    )
+    raise typer.Exit(code=2)

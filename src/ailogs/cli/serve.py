@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ailogs.cli.base import app, settings_or_exit
+from ailogs.cli.keys import refuse_open_public_bind
 
 
 @app.command()
@@ -26,6 +27,7 @@ def serve(
     if port is not None:
         update["port"] = port
     settings = settings.model_copy(update=update)
+    refuse_open_public_bind(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -9,6 +9,7 @@ or `RateLimited` and recorded in the audit table with the key id, never the key.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -75,6 +76,16 @@ class Admission:
     rate: RateDecision | None
 
 
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback IPs; any other name or address counts as public."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class _TtlCache:
     """A small LRU of recent key lookups, so a request costs no database read."""
 
@@ -115,6 +126,7 @@ class AccessControl:
         limiter: RateLimiter | None,
         audit: DenialRecorder | None,
         default_tenant: str | None,
+        open_allowed: bool = True,
         lookup_ttl_s: float = 5.0,
         touch_interval_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
@@ -123,6 +135,7 @@ class AccessControl:
         self._limiter = limiter
         self._audit = audit
         self._default_tenant = default_tenant
+        self._open_allowed = open_allowed
         self._lookup_ttl_s = lookup_ttl_s
         self._touch_interval_s = touch_interval_s
         self._clock = clock
@@ -172,6 +185,13 @@ class AccessControl:
         """The caller behind the Authorization header, or raise Unauthorized."""
         header = facts.authorization
         if not await self.keys_configured():
+            if not self._open_allowed:
+                self._deny(facts, AuditOutcome.BAD_KEY, "no keys on a public address")
+                raise Unauthorized(
+                    "This server has no API keys and is not reachable anonymously.",
+                    remediation="Create a key with `ailogs keys create`, "
+                    "or set AILOGS_ALLOW_ANONYMOUS=true.",
+                )
             # Open mode: no key can be valid, so none is asked for or checked.
             return Principal(None, self._default_tenant, client=facts.client)
         if not header:

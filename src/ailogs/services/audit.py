@@ -43,6 +43,7 @@ class DenialRecorder:
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._task: asyncio.Task[None] | None = None
+        self._pending = asyncio.Event()
         self.dropped = 0
         self.written = 0
 
@@ -52,6 +53,8 @@ class DenialRecorder:
             self._queue.put_nowait(denial)
         except asyncio.QueueFull:
             self.dropped += 1
+        else:
+            self._pending.set()
 
     def start(self) -> None:
         """Start the background writer."""
@@ -80,9 +83,10 @@ class DenialRecorder:
 
     async def _run(self) -> None:
         while True:
-            first = await self._queue.get()
+            # Denials stay in the queue until written, so flush() always sees them all.
+            await self._pending.wait()
+            self._pending.clear()
             await asyncio.sleep(self._flush_interval_s)
-            await self._write([first, *self._drain()])
             await self.flush()
 
     async def _write(self, batch: list[Denial]) -> None:
