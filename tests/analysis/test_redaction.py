@@ -104,3 +104,13 @@ def test_batches_mask_only_the_lines_that_hold_secrets() -> None:
         "a",
         "[REDACTED:keys] x",
     ]
+
+
+def test_public_entries_are_masked_in_message_and_fields() -> None:
+    entries = [
+        {"message": "ok", "fields": {"n": 1}},
+        {"message": "auth", "fields": {"headers": {"authorization": "Bearer abcdefghijklmnop"}}},
+    ]
+    out = DEFAULT.redact_entries(entries)
+    assert out[0] == entries[0]
+    assert "abcdefghijklmnop" not in str(out[1])

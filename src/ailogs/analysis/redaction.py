@@ -202,6 +202,17 @@ class Redactor:
         """Fields with string values masked."""
         return {key: self.redact_value(value) for key, value in fields.items()}
 
+    def redact_entries(self, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Redact public entry dicts (`message` and `fields`); one prefilter pass."""
+        out = [dict(entry) for entry in entries]
+        if not self.classes or not out:
+            return out
+        for index in self._suspects([_probe(entry) for entry in out]):
+            entry = out[index]
+            entry["message"] = self.redact(str(entry.get("message", "")))
+            entry["fields"] = self.redact_fields(entry.get("fields") or {})
+        return out
+
     def redact_records(self, records: Sequence[LogRecord]) -> list[LogRecord]:
         """Redact many records: one prefilter pass, the regexes only where it found a trigger."""
         out = list(records)
@@ -213,6 +224,14 @@ class Redactor:
         for index in {i % count for i in self._suspects(texts)}:
             out[index] = self.redact_record(out[index])
         return out
+
+
+def _probe(entry: Mapping[str, Any]) -> str:
+    """One text holding every string of an entry that may carry a secret."""
+    fields = entry.get("fields") or {}
+    parts = [str(entry.get("message", ""))]
+    parts.extend(str(value) for value in fields.values())
+    return "\n".join(parts)
 
 
 def _replacement(match: re.Match[str]) -> str:
