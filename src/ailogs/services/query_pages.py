@@ -1,0 +1,132 @@
+"""`/query` with cursors: the first page from `run_query`, later pages from the pager."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ailogs.analysis.redaction import Redactor
+from ailogs.cache.base import QueryCache
+from ailogs.domain import CacheStatus, LogRecord, Mode, QuerySpec
+from ailogs.loki.client import LokiClient
+from ailogs.services.cursor import CursorCodec, CursorState, position_after, trim_partial_tail
+from ailogs.services.pager import PageReader, Position, to_record
+from ailogs.services.query import PatternDetector, PatternSource, QueryScope, plan_for, run_query
+
+
+async def query_with_cursor(
+    spec: QuerySpec,
+    *,
+    cursor: str | None,
+    codec: CursorCodec,
+    loki: LokiClient,
+    cache: QueryCache,
+    scope: QueryScope,
+    redactor: Redactor,
+    patterns: PatternSource | None = None,
+    detect: PatternDetector | None = None,
+) -> dict[str, Any]:
+    """Answer `/query`; a truncated answer carries `next_cursor`, and a cursor resumes it."""
+    logql = plan_for(spec, patterns).log_query
+    if cursor is not None:
+        state = codec.decode(cursor, tenant=scope.tenant, logql=logql, direction=spec.direction)
+        answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
+                             redactor=redactor, codec=codec)  # fmt: skip
+        return answer
+    answer = await run_query(
+        spec, loki=loki, cache=cache, scope=scope, patterns=patterns, detect=detect
+    )
+    entries: list[dict[str, Any]] = answer["entries"]
+    answer["next_cursor"] = None
+    if answer["stats"]["truncated"] and entries:
+        trimmed = trim_partial_tail(entries)
+        if trimmed is None:
+            # Every line shares one timestamp: re-read the page in the pager's order.
+            state = CursorState(spec.window, _start(spec))
+            answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
+                                 redactor=redactor, codec=codec, base=answer)  # fmt: skip
+        else:
+            kept, position = trimmed
+            answer["entries"] = kept
+            answer["stats"]["returned"] = len(kept)
+            answer["next_cursor"] = codec.encode(
+                CursorState(spec.window, position),
+                tenant=scope.tenant,
+                logql=logql,
+                direction=spec.direction,
+            )
+    answer["entries"] = redactor.redact_entries(answer["entries"])
+    return answer
+
+
+def _start(spec: QuerySpec) -> Position:
+    window = spec.window
+    return Position(window.start_ns if spec.direction.value == "forward" else window.end_ns - 1)
+
+
+async def _page(
+    spec: QuerySpec,
+    state: CursorState,
+    logql: str,
+    *,
+    loki: LokiClient,
+    scope: QueryScope,
+    detect: PatternDetector | None,
+    redactor: Redactor,
+    codec: CursorCodec,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One page of `spec.limit` lines from a position, read loss-free."""
+    started = time.perf_counter()
+    reader = PageReader(
+        loki=loki,
+        query=logql,
+        window=state.window,
+        direction=spec.direction,
+        tenant=scope.tenant,
+        page_size=min(spec.limit + 1, scope.loki_max_entries),
+        max_entries=scope.loki_max_entries,
+    )
+    records: list[LogRecord] = []
+    more = False
+    batches = reader.read(state.position)
+    try:
+        async for batch in batches:
+            room = spec.limit - len(records)
+            records.extend(to_record(entry) for entry in batch[:room])
+            if len(batch) > room:
+                more = True
+                break
+    finally:
+        await batches.aclose()
+    records = redactor.redact_records(records)
+    next_cursor = None
+    if more:
+        position = position_after(records, state.position)
+        next_cursor = codec.encode(
+            CursorState(state.window, position),
+            tenant=scope.tenant,
+            logql=logql,
+            direction=spec.direction,
+        )
+    answer: dict[str, Any] = {
+        "mode": spec.mode.value,
+        "logql": logql,
+        "window": state.window.as_dict(),
+        "patterns": detect(records)
+        if detect is not None and spec.mode is Mode.TROUBLESHOOT
+        else [],
+        "latency": {},
+    }
+    if base is not None:
+        answer.update({k: v for k, v in base.items() if k not in ("entries", "stats")})
+    answer["entries"] = [record.to_entry() for record in records]
+    answer["stats"] = {
+        "returned": len(records),
+        "truncated": more,
+        "cache": CacheStatus.BYPASS.value,
+        "loki_ms": round((time.perf_counter() - started) * 1000, 2),
+        "bytes_processed": reader.stats.bytes_processed,
+    }
+    answer["next_cursor"] = next_cursor
+    return answer
