@@ -163,7 +163,7 @@ def correlate_request(
     merged = [e for request in requests for e in request.events] + loose
     request = build_request(correlation_id or "request", merged)
     mentions = ServiceMentions(request.order)
-    blame = request_origin(request, mentions)
+    blame = request_origin(request, mentions, hosts=True)
     suspects: list[SuspectScore] = []
     if blame is not None:
         suspects.append(SuspectScore(blame.service, 1.0, (blame.reason,)))

@@ -39,16 +39,28 @@ class ServiceMentions:
             re.compile("|".join(re.escape(alias) for alias in aliases)) if aliases else None
         )
 
-    def find(self, message: str, *, exclude: str = "") -> list[str]:
-        """Services named in a message, in order of appearance, without `exclude`."""
-        if self._pattern is None:
-            return []
+    def find(self, message: str, *, exclude: str = "", hosts: bool = False) -> list[str]:
+        """Services named in a message, in order of appearance, without `exclude`.
+
+        With `hosts`, a `name:port` or URL host that is no known service counts too
+        (a service that never logged, because it was down, is still named so).
+        """
         found: list[str] = []
-        for match in self._pattern.finditer(_squash(message[:2048])):
-            service = self._by_alias[match.group(0)]
-            if service != exclude and service not in found:
-                found.append(service)
+        if self._pattern is not None:
+            for match in self._pattern.finditer(_squash(message[:2048])):
+                service = self._by_alias[match.group(0)]
+                if service != exclude and service not in found:
+                    found.append(service)
+        if hosts and not found:
+            for match in _HOST.finditer(message[:2048]):
+                host = match.group(1).lower()
+                if host not in _NOT_SERVICES and host != exclude and host not in found:
+                    found.append(host)
         return found
+
+
+_HOST = re.compile(r"(?:://|\b)([a-zA-Z][\w-]{2,62}[a-zA-Z0-9]):\d{2,5}\b")
+_NOT_SERVICES = frozenset({"localhost", "http", "https", "tcp", "udp"})
 
 
 def _squash(text: str) -> str:
@@ -90,7 +102,9 @@ class Blame:
     kind: BlameKind = BlameKind.OWN
 
 
-def request_origin(request: Request, mentions: ServiceMentions) -> Blame | None:
+def request_origin(
+    request: Request, mentions: ServiceMentions, *, hosts: bool = False
+) -> Blame | None:
     """The origin of a failed request, or None when nothing in it failed.
 
     The earliest erroring service whose own callees did not fail first; when its
@@ -110,7 +124,7 @@ def request_origin(request: Request, mentions: ServiceMentions) -> Blame | None:
     _, _, origin = min(candidates)
     event = failed[origin]
     for candidate in _error_lines(request, origin):
-        named = mentions.find(candidate.message, exclude=origin)
+        named = mentions.find(candidate.message, exclude=origin, hosts=hosts)
         if named:
             reason = f"{origin} reports errors calling {named[0]}"
             return Blame(named[0], candidate, reason, BlameKind.NAMED)

@@ -183,21 +183,24 @@ def parse_timestamp(value: object) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return _epoch_ns(float(value))
+        return _epoch_ns(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+    if text.isdigit():
+        return _epoch_ns(int(text))
+    if re.fullmatch(r"\d+\.\d+", text):
         return _epoch_ns(float(text))
     return _iso_ns(text)
 
 
 def _epoch_ns(number: float) -> int | None:
+    """Seconds, ms, µs or ns by magnitude; integers stay exact."""
     if number < 0:
         return None
-    for limit, factor in ((1e11, 1e9), (1e14, 1e6), (1e17, 1e3)):
+    for limit, factor in ((10**11, 10**9), (10**14, 10**6), (10**17, 10**3)):
         if number < limit:
-            return int(number * factor)
+            return number * factor if isinstance(number, int) else int(number * factor)
     return int(number)
 
 
