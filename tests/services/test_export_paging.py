@@ -9,7 +9,7 @@ import respx
 
 from ailogs.domain import Direction, LogRecord, TimeWindow
 from ailogs.loki import LokiClient
-from ailogs.services.pager import PageReader, Position, exact_selector, split_selector, to_record
+from ailogs.services.pager import PageReader, Position, exact_selector, split_selector
 from tests.services.fake_loki_pages import BASE_NS, FakeLokiPages
 
 LOKI = "http://loki.test:3100"
@@ -54,7 +54,7 @@ async def read_all(
     records: list[LogRecord] = []
     with serve(fake):
         async for batch in reader.read(position):
-            records.extend(to_record(entry) for entry in batch)
+            records.extend(batch)
     return records, reader
 
 

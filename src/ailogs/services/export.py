@@ -184,7 +184,7 @@ async def open_export(
         page_size=page_size,
         max_entries=scope.loki_max_entries,
     )
-    batches = reader.read()
+    batches = reader.read_raw()
     first = await anext(batches, None)
     return _stream(first, batches, reader, _Encoder(fmt), ExportStatus(max_lines), redact)
 

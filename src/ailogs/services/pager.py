@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,8 +203,16 @@ class PageReader:
             merged.extend(part)
         return self._sorted(merged)
 
-    async def read(self, position: Position | None = None) -> AsyncGenerator[list[RawEntry], None]:
-        """Yield batches of records in order until the window is exhausted."""
+    async def read(self, position: Position | None = None) -> AsyncGenerator[list[LogRecord], None]:
+        """Yield batches of LogRecords in order until the window is exhausted."""
+        async with aclosing(self.read_raw(position)) as batches:
+            async for batch in batches:
+                yield [make_record(ts, line, labels, meta) for ts, labels, line, meta in batch]
+
+    async def read_raw(
+        self, position: Position | None = None
+    ) -> AsyncGenerator[list[RawEntry], None]:
+        """Yield batches of raw entries in order (records are built by the caller, if at all)."""
         forward = self._direction is Direction.FORWARD
         window = self._window
         if position is None:

@@ -10,7 +10,7 @@ from ailogs.cache.base import QueryCache
 from ailogs.domain import CacheStatus, LogRecord, Mode, QuerySpec
 from ailogs.loki.client import LokiClient
 from ailogs.services.cursor import CursorCodec, CursorState, position_after, trim_partial_tail
-from ailogs.services.pager import PageReader, Position, to_record
+from ailogs.services.pager import PageReader, Position
 from ailogs.services.query import PatternDetector, PatternSource, QueryScope, plan_for, run_query
 
 
@@ -93,7 +93,7 @@ async def _page(
     try:
         async for batch in batches:
             room = spec.limit - len(records)
-            records.extend(to_record(entry) for entry in batch[:room])
+            records.extend(batch[:room])
             if len(batch) > room:
                 more = True
                 break
