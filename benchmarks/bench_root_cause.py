@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from trainticket_sim import FaultKind, Scenario, generate  # noqa: E402
+from trainticket_sim import FaultKind, Scenario, generate
 
-from ailogs.analysis.correlation import correlate_window  # noqa: E402
-from ailogs.analysis.suspects import error_signature  # noqa: E402
+from ailogs.analysis.correlation import correlate_window
+from ailogs.analysis.suspects import error_signature
 
 
 def naive_ranking(scenario: Scenario) -> list[str]:

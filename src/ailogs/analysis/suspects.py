@@ -213,8 +213,9 @@ def _signals(
     return signals
 
 
-# Any word holding a digit is a variable: numbers, ids, hex, durations, ports.
-_VARIABLE = re.compile(r"\w*\d\w*")
+# From a digit to the end of its token is a variable: numbers, ids, durations, ports.
+# (A simple pattern on purpose: this runs on every line of both windows.)
+_VARIABLE = re.compile(r"\d[\w.:-]*")
 
 
 def error_signature(message: str) -> str:

@@ -124,9 +124,17 @@ def to_event(record: LogRecord) -> Event:
         span if span is None or type(span) is str else _text(span),
         parent if parent is None or type(parent) is str else _text(parent),
         upstream if upstream is None or type(upstream) is str else _text(upstream),
-        None if duration is None else record.field_float("duration_ms"),
+        _number(duration, record),
         record.line,
     )
+
+
+def _number(value: Any, record: LogRecord) -> float | None:
+    if value is None:
+        return None
+    if type(value) is float or type(value) is int:
+        return float(value)
+    return record.field_float("duration_ms")
 
 
 def request_key(record: LogRecord) -> str | None:
@@ -191,21 +199,23 @@ def _add_edge(request: Request, caller: str, callee: str, source: EdgeSource) ->
 
 def _span_edges(request: Request) -> None:
     span_service: dict[str, str] = {}
-    for event in request.events:
-        if event.span is not None:
-            span_service.setdefault(event.span, event.service)
+    with_span = [(event.span, event) for event in request.events if event.span is not None]
+    for span, event in with_span:
+        span_service.setdefault(span, event.service)
     linked: set[str] = set()
-    for event in request.events:
-        if event.span is None or event.span in linked:
+    for span, event in with_span:
+        if span in linked:
             continue
-        owner = span_service[event.span]
+        owner = span_service[span]
         if owner != event.service:
             # B3 "shared" spans: the caller logged this span id first.
-            linked.add(event.span)
+            linked.add(span)
             _add_edge(request, owner, event.service, EdgeSource.SPAN)
-        elif event.parent is not None and event.parent in span_service:
-            linked.add(event.span)
-            _add_edge(request, span_service[event.parent], event.service, EdgeSource.SPAN)
+        elif event.parent is not None:
+            caller = span_service.get(event.parent)
+            if caller is not None:
+                linked.add(span)
+                _add_edge(request, caller, event.service, EdgeSource.SPAN)
 
 
 def _upstream_edges(request: Request) -> None:
@@ -235,20 +245,24 @@ def _time_order_edges(request: Request) -> None:
 
 def _timings(request: Request) -> None:
     """Time spent per service, and self time (own time minus time in callees)."""
-    span_ms: dict[tuple[str, str], float] = {}
+    span_ms: dict[tuple[str, object], float] = {}
     for event in request.events:
-        if event.duration_ms is not None:
-            key = (event.service, event.span or f"#{id(event)}")
-            span_ms[key] = max(span_ms.get(key, 0.0), event.duration_ms)
-    if span_ms:
-        for (service, _), value in span_ms.items():
-            request.total_ms[service] = request.total_ms.get(service, 0.0) + value
-    else:
+        duration = event.duration_ms
+        if duration is not None:
+            key = (event.service, event.span if event.span is not None else id(event))
+            if duration > span_ms.get(key, 0.0):
+                span_ms[key] = duration
+    if not span_ms:
         _gap_timings(request)
         return
-    for service, total in request.total_ms.items():
-        inner = sum(request.total_ms.get(callee, 0.0) for callee in request.callees(service))
-        request.self_ms[service] = max(0.0, total - inner)
+    total_ms = request.total_ms
+    for (service, _), value in span_ms.items():
+        total_ms[service] = total_ms.get(service, 0.0) + value
+    inner: dict[str, float] = {}
+    for caller, callee in request.edges:
+        inner[caller] = inner.get(caller, 0.0) + total_ms.get(callee, 0.0)
+    for service, total in total_ms.items():
+        request.self_ms[service] = max(0.0, total - inner.get(service, 0.0))
 
 
 def _gap_timings(request: Request) -> None:
