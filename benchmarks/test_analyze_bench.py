@@ -21,7 +21,7 @@ from ailogs.analysis.patterns import default_pattern_library
 
 def scenario_100k() -> Scenario:
     """About 100,000 records of a Train-Ticket-like incident (seeded)."""
-    return generate(42, FaultKind.EXCEPTION, rate_per_s=8.7, parents=True, durations=True)
+    return generate(42, FaultKind.EXCEPTION, rate_per_s=7.4, parents=True, durations=True)
 
 
 def test_analyze_100k_records(benchmark: Any) -> None:
