@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import orjson
 import pytest
 
-from ailogs.domain import LogRecord, TimeWindow, make_record
+from ailogs.domain import Direction, LogRecord, TimeWindow, make_record
 from ailogs.errors import DatabaseUnavailable
-from ailogs.services.ingest_worker import IngestWorker, WorkerConfig
+from ailogs.services.ingest_worker import IngestWorker, LokiOperationSource, WorkerConfig
 from ailogs.store.operation_store import InMemoryOperationStore
 from tests.store.factories import PRICES, record
 
@@ -103,3 +105,44 @@ async def test_lines_that_are_not_operation_records_are_counted_not_stored() -> 
     report = await worker(logs, store, clock).run_once()
 
     assert (report.fetched, report.rejected, report.inserted) == (2, 2, 0)
+
+
+@dataclass
+class Page:
+    records: list[LogRecord]
+
+
+class PagedLoki:
+    """A fake Loki query_range: returns at most `limit` lines from `start_ns`, oldest first."""
+
+    def __init__(self, records: list[LogRecord]) -> None:
+        self.records = sorted(records, key=lambda r: r.timestamp_ns)
+        self.calls = 0
+
+    async def query_range(
+        self,
+        query: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        limit: int | None = None,
+        direction: Direction | None = None,
+        step_s: float | None = None,
+        tenant: str | None = None,
+    ) -> Page:
+        self.calls += 1
+        matching = [r for r in self.records if start_ns <= r.timestamp_ns < end_ns]
+        return Page(matching[: limit or len(matching)])
+
+
+async def test_the_loki_source_pages_through_a_window_without_gaps() -> None:
+    logs = MemoryLogs()
+    for second in range(25):
+        logs.emit(START + (second // 2) * S, seq=second)  # pairs share a timestamp
+    loki = PagedLoki(logs.records)
+    source = LokiOperationSource(loki, page_size=4)
+
+    records = await source.fetch(TimeWindow(START, START + 60 * S))
+
+    assert {r.line for r in records} == {r.line for r in logs.records}
+    assert loki.calls > 6

@@ -24,6 +24,7 @@ from ailogs.services.pricing import PriceTable
 from ailogs.store.enums import OperationSource
 from ailogs.store.operation_store import OperationStore
 from ailogs.store.records import NewOperation
+from ailogs.store.writer import WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,15 @@ def record_to_raw(record: LogRecord) -> dict[str, object] | None:
     return body
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingWrite:
+    """A chunk being written while the next one is prepared."""
+
+    task: asyncio.Future[WriteResult]
+    window: TimeWindow
+    operations: list[NewOperation]
+
+
 class IngestWorker:
     """Catches up on ai.operation lines and stores them; see the module docstring."""
 
@@ -120,28 +130,43 @@ class IngestWorker:
             if checkpoint is None
             else max(checkpoint - self.config.lookback_ns, 0)
         )
-        while start < now_ns:
-            window = TimeWindow(start, min(start + self.config.chunk_ns, now_ns))
-            records = await self.source.fetch(window)
-            raws = [raw for raw in map(record_to_raw, records) if raw is not None]
-            batch = prepare_operations(
-                raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
-            )
-            fetched += len(records)
-            rejected += len(batch.rejected) + len(records) - len(raws)
-            for rejection in batch.rejected[:5]:
-                log.warning("ingest: rejected ai.operation line: %s", rejection.reason)
-            try:
-                result = await self.store.write(batch.operations)
-                await self.store.save_checkpoint(self.name, window.end_ns, self.clock())
-            except DatabaseUnavailable:
-                self._hold(batch.operations)
-                raise
+        # Pipelined: while one chunk is written (the database works), the next is
+        # fetched and validated (Python works). Checkpoints still advance in order,
+        # each only after its own chunk is stored.
+        pending: _PendingWrite | None = None
+        try:
+            while start < now_ns:
+                window = TimeWindow(start, min(start + self.config.chunk_ns, now_ns))
+                records = await self.source.fetch(window)
+                raws = [raw for raw in map(record_to_raw, records) if raw is not None]
+                batch = prepare_operations(
+                    raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
+                )
+                fetched += len(records)
+                rejected += len(batch.rejected) + len(records) - len(raws)
+                for rejection in batch.rejected[:5]:
+                    log.warning("ingest: rejected ai.operation line: %s", rejection.reason)
+                if pending is not None:
+                    result = await self._finish(pending, also_hold=batch.operations)
+                    inserted += result.inserted
+                    duplicates += result.duplicates
+                    windows += 1
+                    checkpoint = pending.window.end_ns
+                task = asyncio.ensure_future(self.store.write(batch.operations))
+                pending = _PendingWrite(task, window, batch.operations)
+                start = window.end_ns
+        except BaseException:
+            # A failed fetch leaves the last chunk's write unconfirmed: abandon it
+            # (its transaction rolls back) and let the checkpoint re-read it.
+            if pending is not None and not pending.task.done():
+                pending.task.cancel()
+            raise
+        if pending is not None:
+            result = await self._finish(pending, also_hold=[])
             inserted += result.inserted
             duplicates += result.duplicates
             windows += 1
-            checkpoint = self.position = window.end_ns
-            start = window.end_ns
+            checkpoint = pending.window.end_ns
         return RunReport(
             windows=windows,
             fetched=fetched,
@@ -152,6 +177,20 @@ class IngestWorker:
             buffered=len(self.buffer),
             caught_up=True,
         )
+
+    async def _finish(
+        self, pending: _PendingWrite, *, also_hold: list[NewOperation]
+    ) -> WriteResult:
+        """Await a chunk's write, then move the checkpoint past it."""
+        try:
+            result = await pending.task
+            await self.store.save_checkpoint(self.name, pending.window.end_ns, self.clock())
+        except DatabaseUnavailable:
+            self._hold(pending.operations)
+            self._hold(also_hold)
+            raise
+        self.position = pending.window.end_ns
+        return result
 
     def _hold(self, ops: list[NewOperation]) -> None:
         # Bounded: what does not fit is dropped here but not lost, because the

@@ -93,36 +93,48 @@ def _pg_unnest(table: Table, columns: Sequence[str]) -> str:
     )
 
 
-def _pg_columns(
-    table: Table, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
-) -> list[list[Any]]:
+def _pg_arrays(table: Table, columns: Sequence[str], arrays: list[list[Any]]) -> list[list[Any]]:
     # One converter per column, chosen from its type, keeps the per-value cost low.
-    arrays = []
-    for name in columns:
+    converted = []
+    for name, values in zip(columns, arrays, strict=True):
         column_type = table.c[name].type
-        values = [row[name] for row in rows]
         if isinstance(column_type, JSON):
             values = [_json_text(value) for value in values]
         elif isinstance(column_type, SqlEnum):
             values = [_enum_value(value) for value in values]
-        arrays.append(values)
-    return arrays
+        converted.append(values)
+    return converted
+
+
+def _pg_columns(
+    table: Table, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> list[list[Any]]:
+    return _pg_arrays(table, columns, [[row[name] for row in rows] for name in columns])
 
 
 async def insert_new(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], key: str = "id"
+    session: AsyncSession,
+    table: Table,
+    records: Sequence[Any],
+    columns: Sequence[str],
+    key: str = "id",
 ) -> list[Any]:
-    """Insert rows whose key is new; return the keys actually inserted."""
-    if not rows:
+    """Insert records (objects whose attributes are named like `columns`) whose key is new.
+
+    Returns the keys actually inserted. Reading attributes column by column
+    avoids building a dict per row on the hot path.
+    """
+    if not records:
         return []
-    columns = list(rows[0])
     if _dialect(session) == "postgresql":
         sql = f"{_pg_unnest(table, columns)} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        arrays = [[getattr(record, name) for record in records] for name in columns]
         driver = await _driver(session)
-        records = await driver.fetch(sql, *_pg_columns(table, rows, columns))
-        return [record[0] for record in records]
+        fetched = await driver.fetch(sql, *_pg_arrays(table, columns, arrays))
+        return [row[0] for row in fetched]
+    rows = [{name: getattr(record, name) for name in columns} for record in records]
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
-    result = await session.execute(stmt.returning(table.c[key]), list(rows))
+    result = await session.execute(stmt.returning(table.c[key]), rows)
     return list(result.scalars())
 
 

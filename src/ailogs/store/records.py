@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -55,35 +55,6 @@ class NewOperation:
         """Duration in whole microseconds, the unit rollups sum exactly."""
         return round(self.duration_ms * 1000)
 
-    def row(self) -> dict[str, Any]:
-        """The column values for an INSERT."""
-        return {
-            "id": self.id,
-            "start_time_ns": self.start_time_ns,
-            "trace_id": self.trace_id,
-            "span_id": self.span_id,
-            "parent_span_id": self.parent_span_id,
-            "correlation_id": self.correlation_id,
-            "conversation_id": self.conversation_id,
-            "workspace_id": self.workspace_id,
-            "service": self.service,
-            "operation": self.operation,
-            "provider": self.provider,
-            "request_model": self.request_model,
-            "response_model": self.response_model,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "duration_ms": self.duration_ms,
-            "ttft_ms": self.ttft_ms,
-            "status": self.status,
-            "error_type": self.error_type,
-            "http_status": self.http_status,
-            "cost_usd": self.cost_usd,
-            "cost_source": self.cost_source,
-            "price_version": self.price_version,
-            "source": self.source,
-            "ingested_at_ns": self.ingested_at_ns,
-            "attributes": self.attributes,
-        }
+
+# The columns of ai_operations, in the order NewOperation declares them.
+OPERATION_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(NewOperation))

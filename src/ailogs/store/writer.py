@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ailogs.store.bulk import execute_upsert, insert_new
 from ailogs.store.models import AiOperation, table_of
-from ailogs.store.records import NewOperation
+from ailogs.store.records import OPERATION_COLUMNS, NewOperation
 from ailogs.store.rollups import rollup_upserts
 
 # Rows per INSERT statement (PostgreSQL sends them as arrays, SQLite in pages).
@@ -50,7 +50,7 @@ class OperationWriter:
         for start in range(0, len(unique), INSERT_CHUNK):
             chunk = unique[start : start + INSERT_CHUNK]
             inserted_ids.update(
-                await insert_new(self.session, self.table, [op.row() for op in chunk])
+                await insert_new(self.session, self.table, chunk, OPERATION_COLUMNS)
             )
         new = [op for op in unique if op.id in inserted_ids]
         for upsert in rollup_upserts(new):
