@@ -11,12 +11,25 @@ from fastapi import FastAPI
 
 from ailogs import __version__
 from ailogs.analysis.patterns import default_pattern_library
+from ailogs.api.agent_wiring import install_agent
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
 from ailogs.api.protection import install_protection
 from ailogs.api.responses import JSONAnswer
-from ailogs.api.routes import admin, conversations, health, operations, query, stream, workspace
+from ailogs.api.routes import (
+    admin,
+    analysis,
+    conversations,
+    health,
+    operations,
+    query,
+    stream,
+    workspace,
+)
+from ailogs.api.routes import context as context_route
+from ailogs.api.routes import export as export_route
+from ailogs.api.routes.mcp import MCP_PATH, MCPMount
 from ailogs.api.runtime import Runtime
 from ailogs.api.store_wiring import install_store, start_store
 from ailogs.cache.memory import InMemoryQueryCache
@@ -68,6 +81,7 @@ def build_runtime(
     runtime.closers.append(loki.aclose)
     install_store(runtime)
     install_protection(runtime)
+    install_agent(runtime)
     # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
     runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)
     runtime.closers.append(runtime.stream_hub.aclose)
@@ -109,10 +123,14 @@ def create_app(
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(query.router, prefix=API_PREFIX)
+    app.include_router(analysis.router, prefix=API_PREFIX)
     app.include_router(admin.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
     app.include_router(operations.router, prefix=API_PREFIX)
     app.include_router(conversations.router, prefix=API_PREFIX)
     app.include_router(workspace.router, prefix=API_PREFIX)
+    app.include_router(export_route.router, prefix=API_PREFIX)
+    app.include_router(context_route.router, prefix=API_PREFIX)
+    app.mount(MCP_PATH, MCPMount())
     app.include_router(health.metrics_router)
     return app
