@@ -20,7 +20,8 @@ from ailogs.loki.models import QueryResponse
 
 SLOW_LINES = 10
 # Loki failures for which a stale cached answer beats an error.
-_STALE_OK = (LokiUnavailable, LokiTimeout, LokiRateLimited)
+STALE_OK = (LokiUnavailable, LokiTimeout, LokiRateLimited)
+_STALE_OK = STALE_OK
 
 
 class PatternSource(Protocol):
