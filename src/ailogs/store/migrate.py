@@ -13,6 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ailogs.store.database import Database
@@ -40,7 +41,13 @@ def alembic_config(script_location: Path | None = None) -> Config:
 
 
 async def upgrade(database: Database, revision: str = HEAD) -> None:
-    """Migrate the database up to `revision` (default: the latest)."""
+    """Migrate the database up to `revision` (default: the latest).
+
+    On PostgreSQL with a configured schema, the schema is created first if missing.
+    """
+    if database.schema is not None and database.dialect == "postgresql":
+        async with database.engine.begin() as connection:
+            await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {database.schema}"))
     await _run(database, "upgrade", revision)
 
 
