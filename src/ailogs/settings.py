@@ -169,6 +169,8 @@ class AgentSettings(BaseSettings):
     # Allow queries without `services` (every stream that has a service_name).
     allow_all_services: bool = True
     estimate_ttl_s: float = Field(default=30.0, ge=0)
+    # Windows up to this long skip the estimate (cheap: no extra round trip).
+    guard_free_window: Duration = "1h"
     # Comma list of redaction classes, or "none": keys, tokens, jwt, passwords,
     # emails, cards, ips.
     redact: str = "keys,tokens,jwt,passwords"

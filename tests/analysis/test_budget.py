@@ -100,3 +100,19 @@ def test_echoed_fields_are_dropped_and_lines_kept_in_original_order() -> None:
     for entry in compacted["entries"]:
         assert "msg" not in entry["fields"]
         assert "duration_ms" in entry["fields"]
+
+
+def test_ranked_lists_are_cut_from_their_ends_to_fit() -> None:
+    answer = {
+        "patterns": [{"id": f"p{i}", "examples": ["x" * 200]} for i in range(50)],
+        "templates": [{"template": "t" * 100, "count": i} for i in range(200)],
+        "anomalies": [{"kind": "spike"}],
+    }
+    from ailogs.analysis.budget import fit_lists
+
+    fitted = fit_lists(answer, 2000, ("templates", "patterns", "anomalies"))
+
+    assert estimate_tokens(fitted) <= 2000
+    assert fitted["patterns"][0]["id"] == "p0"
+    assert fitted["anomalies"] == answer["anomalies"]
+    assert fitted["compaction"]["dropped"]["templates"] > 0

@@ -44,6 +44,10 @@ _FIELD_ECHOES = ("msg", "message", "service", "level", "ts", "timestamp")
 TemplateMiner = Callable[[Iterable[str]], list[tuple[str, str]]]
 
 
+def _json_bytes(value: Any) -> int:
+    return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str))
+
+
 def estimate_tokens(value: Any) -> int:
     """Estimated tokens of a JSON-serialisable value (or of text/bytes as they are)."""
     if isinstance(value, bytes):
@@ -214,3 +218,47 @@ def _line_priority(ordered: Sequence[_Group]) -> Iterable[int]:
         if not group.is_error:
             break
         yield from group.indexes[1:]
+
+
+def fit_lists(
+    answer: Mapping[str, Any], max_tokens: int, keys: Sequence[str]
+) -> dict[str, Any]:
+    """Cut the named lists of an answer from their ends (least important last) to fit.
+
+    Each list keeps at least one item; the `compaction` report says how many items
+    of each list were dropped. Used for `/analyze` and `/correlate` shapes, whose
+    lists are already ranked.
+    """
+    result = dict(answer)
+    original = estimate_tokens(result)
+    report: dict[str, Any] = {
+        "max_tokens": max_tokens,
+        "original_tokens": original,
+        "token_estimator": TOKEN_ESTIMATOR,
+    }
+    if original <= max_tokens:
+        result["compaction"] = {**report, "applied": False, "estimated_tokens": original}
+        return result
+    sizes = {
+        key: [_json_bytes(item) + 1 for item in result[key]]
+        for key in keys
+        if isinstance(result.get(key), list)
+    }
+    kept = {key: len(items) for key, items in sizes.items()}
+    excess = (original + _OVERHEAD_TOKENS - max_tokens) * BYTES_PER_TOKEN
+    while excess > 0:
+        candidates = [key for key in sizes if kept[key] > 1]
+        if not candidates:
+            break
+        key = max(candidates, key=lambda k: sum(sizes[k][: kept[k]]))
+        kept[key] -= 1
+        excess -= sizes[key][kept[key]]
+    for key, count in kept.items():
+        result[key] = result[key][:count]
+    report["applied"] = True
+    report["dropped"] = {key: len(sizes[key]) - kept[key] for key in sizes}
+    result["compaction"] = report
+    final = estimate_tokens(result)
+    report["estimated_tokens"] = final
+    report["over_budget"] = final > max_tokens
+    return result

@@ -12,6 +12,7 @@ from ailogs.cache.base import QueryCache
 from ailogs.domain import NS_PER_SECOND, LogRecord, parse_duration_ns
 from ailogs.loki.client import LokiClient
 from ailogs.services.access import AccessControl
+from ailogs.services.agent_kit import AgentKit
 from ailogs.services.pricing import PriceTable
 from ailogs.services.query import QueryScope
 from ailogs.services.request_spec import SpecLimits
@@ -36,6 +37,8 @@ class Runtime:
     # Keys, workspaces, rate limits, denial audit; None only in apps built without it.
     access: AccessControl | None = None
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
+    # Cursors, cost guard, redaction, export limits (api.agent_wiring); None until installed.
+    agent: AgentKit | None = None
     # The operations store and the model prices (api.store_wiring); None when not built.
     database: Database | None = None
     prices: PriceTable | None = None

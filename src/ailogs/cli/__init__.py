@@ -6,10 +6,10 @@ functions; importing the module below registers them.
 
 from __future__ import annotations
 
-from ailogs.cli import analyze, keys, serve, simulate, store, templates
+from ailogs.cli import analyze, keys, mcp, serve, simulate, store, templates
 from ailogs.cli.base import app
 
-__all__ = ["analyze", "app", "keys", "main", "serve", "simulate", "store", "templates"]
+__all__ = ["analyze", "app", "keys", "main", "mcp", "serve", "simulate", "store", "templates"]
 
 
 def main() -> None:

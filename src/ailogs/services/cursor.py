@@ -24,13 +24,15 @@ from typing import Any
 
 import orjson
 
-from ailogs.domain import NS_PER_SECOND, Direction, LogRecord, TimeWindow
+from ailogs.domain import NS_PER_SECOND, Direction, TimeWindow
 from ailogs.errors import InvalidCursor
 from ailogs.services.pager import Position
 
 _VERSION = 1
 _MAC_BYTES = 16
-_MAX_CURSOR = 1024
+_MAX_CURSOR = 4096
+# At most this many line identities ride in a cursor (17 bytes each once encoded).
+MAX_EXCLUDED = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,9 @@ class CursorState:
 
     window: TimeWindow
     position: Position
+    # Identities (`entry_identity`) of lines at the position's timestamp that the first
+    # page returned in Loki's order; later pages skip them, then `position.skip` more.
+    exclude: tuple[str, ...] = ()
 
 
 class CursorCodec:
@@ -70,6 +75,7 @@ class CursorCodec:
                 "v": _VERSION,
                 "w": [state.window.start_ns, state.window.end_ns],
                 "p": [state.position.timestamp_ns, state.position.skip],
+                "x": list(state.exclude),
             }
         )
         mac = self._mac(payload, self._binding(tenant, logql, direction))
@@ -96,9 +102,10 @@ class CursorCodec:
             data = orjson.loads(payload)
             start, end = (int(v) for v in data["w"])
             timestamp, skip = (int(v) for v in data["p"])
+            exclude = tuple(str(v) for v in data.get("x", ()))
             if data["v"] != _VERSION or skip < 0:
                 raise ValueError("bad cursor")
-            return CursorState(TimeWindow(start, end), Position(timestamp, skip))
+            return CursorState(TimeWindow(start, end), Position(timestamp, skip), exclude)
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError):
             raise InvalidCursor("the cursor is malformed", field="cursor") from None
 
@@ -123,40 +130,30 @@ def parse_entry_timestamp(text: str) -> int:
     return seconds * NS_PER_SECOND + int((fraction + "000000000")[:9])
 
 
-def position_after(records: list[LogRecord], previous: Position | None = None) -> Position:
-    """The position just after the last of `records` (read in the reader's order)."""
-    last = records[-1].timestamp_ns
-    count = 0
-    for record in reversed(records):
-        if record.timestamp_ns != last:
-            break
-        count += 1
-    if previous is not None and previous.timestamp_ns == last and count == len(records):
-        count += previous.skip
-    return Position(last, count)
+def entry_identity(entry: dict[str, Any]) -> str:
+    """A short, stable identity of a public entry (labels, timestamp, message, fields)."""
+    material = orjson.dumps(
+        entry, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+    )
+    return hashlib.blake2b(material, digest_size=8).hexdigest()
 
 
-def trim_partial_tail(
-    entries: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], Position] | None:
-    """Cut a truncated first page before its last timestamp, whose lines may be partial.
-
-    Returns the kept entries and the position to resume from, or None when every
-    entry shares one timestamp (the page must then be re-read in order).
-    """
+def tail_identities(entries: list[dict[str, Any]]) -> tuple[int, tuple[str, ...]]:
+    """The last entry's timestamp and the identities of every entry at it."""
     last = parse_entry_timestamp(entries[-1]["timestamp"])
-    cut = len(entries)
-    while cut > 0 and parse_entry_timestamp(entries[cut - 1]["timestamp"]) == last:
-        cut -= 1
-    if cut == 0:
-        return None
-    return entries[:cut], Position(last, 0)
+    found = [
+        entry_identity(entry)
+        for entry in entries
+        if parse_entry_timestamp(entry["timestamp"]) == last
+    ]
+    return last, tuple(found)
 
 
 __all__ = [
+    "MAX_EXCLUDED",
     "CursorCodec",
     "CursorState",
+    "entry_identity",
     "parse_entry_timestamp",
-    "position_after",
-    "trim_partial_tail",
+    "tail_identities",
 ]

@@ -4,16 +4,19 @@
 the estimate is still cached briefly per (tenant, selector, minute-rounded
 window) so an agent's follow-up questions do not pay it twice.
 
-Policy: a query whose selector would read more than `budget_bytes` is refused
-with `QUERY_TOO_EXPENSIVE`, naming the heaviest services (from
-`/index/volume`) and the window that would fit. Queries without `services`
-select every stream that has a `service_name` (never every stream: the
-selector always carries a non-empty `service_name` matcher); they stay allowed
-under the same byte budget unless `allow_all_services` is off.
+Windows up to `free_window_ns` (1h by default) are not estimated: the round
+trip would cost more than it saves. Policy for the rest: a query whose selector
+would read more than `budget_bytes` is refused with `QUERY_TOO_EXPENSIVE`,
+naming the heaviest services (from `/index/volume`) and the window that would
+fit. Queries without `services` select every stream that has a `service_name`
+(never every stream: the selector always carries a non-empty `service_name`
+matcher); they stay allowed under the same byte budget unless
+`allow_all_services` is off.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,11 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ailogs.domain import NS_PER_SECOND, QuerySpec
-from ailogs.errors import QueryTooExpensive
+from ailogs.errors import LokiError, QueryTooExpensive
 from ailogs.logql import selector_for
 from ailogs.loki.client import LokiClient
 from ailogs.loki.models import IndexStats
 from ailogs.services.query import QueryScope
+
+log = logging.getLogger(__name__)
 
 _ROUND_NS = 60 * NS_PER_SECOND
 _CACHE_SIZE = 1024
@@ -39,6 +44,8 @@ class CostGuard:
     budget_bytes: int = 50 * 1024**3
     allow_all_services: bool = True
     ttl_s: float = 30.0
+    # Windows up to this long are not estimated: cheap enough, and no extra round trip.
+    free_window_ns: int = 3600 * NS_PER_SECOND
     clock: Callable[[], float] = time.monotonic
     _estimates: OrderedDict[tuple[Any, ...], tuple[float, IndexStats]] = field(
         default_factory=OrderedDict
@@ -94,8 +101,17 @@ class CostGuard:
         return verdict
 
     async def check(self, spec: QuerySpec, *, loki: LokiClient, scope: QueryScope) -> None:
-        """Raise QueryTooExpensive when the spec is over budget."""
-        verdict = await self.verdict(spec, loki=loki, scope=scope)
+        """Raise QueryTooExpensive when the spec is over budget (short windows pass unasked)."""
+        if spec.window.duration_ns <= self.free_window_ns and (
+            spec.services or self.allow_all_services
+        ):
+            return
+        try:
+            verdict = await self.verdict(spec, loki=loki, scope=scope)
+        except LokiError as exc:
+            # No estimate (old Loki, index gateway down): the query itself will tell.
+            log.warning("cost estimate unavailable", extra={"reason": exc.message})
+            return
         if verdict["allowed"]:
             return
         suggestion = verdict.get("suggestion") or {}

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from contextlib import aclosing
 from typing import Any
 
 from ailogs.analysis.redaction import Redactor
 from ailogs.cache.base import QueryCache
 from ailogs.domain import CacheStatus, LogRecord, Mode, QuerySpec
 from ailogs.loki.client import LokiClient
-from ailogs.services.cursor import CursorCodec, CursorState, position_after, trim_partial_tail
+from ailogs.services.cursor import (
+    MAX_EXCLUDED,
+    CursorCodec,
+    CursorState,
+    entry_identity,
+    tail_identities,
+)
 from ailogs.services.pager import PageReader, Position
 from ailogs.services.query import PatternDetector, PatternSource, QueryScope, plan_for, run_query
 
@@ -39,22 +46,20 @@ async def query_with_cursor(
     entries: list[dict[str, Any]] = answer["entries"]
     answer["next_cursor"] = None
     if answer["stats"]["truncated"] and entries:
-        trimmed = trim_partial_tail(entries)
-        if trimmed is None:
-            # Every line shares one timestamp: re-read the page in the pager's order.
+        last, seen = tail_identities(entries)
+        if len(seen) <= MAX_EXCLUDED:
+            # Keep the page as Loki gave it; the cursor names the lines already returned
+            # at its last timestamp, so the next page skips exactly those.
+            state = CursorState(spec.window, Position(last, 0), seen)
+            answer["next_cursor"] = codec.encode(
+                state, tenant=scope.tenant, logql=logql, direction=spec.direction
+            )
+        else:
+            # Too many lines at one nanosecond to name: re-read the page in the pager's order.
             state = CursorState(spec.window, _start(spec))
             answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
                                  redactor=redactor, codec=codec, base=answer)  # fmt: skip
-        else:
-            kept, position = trimmed
-            answer["entries"] = kept
-            answer["stats"]["returned"] = len(kept)
-            answer["next_cursor"] = codec.encode(
-                CursorState(spec.window, position),
-                tenant=scope.tenant,
-                logql=logql,
-                direction=spec.direction,
-            )
+            return answer
     answer["entries"] = redactor.redact_entries(answer["entries"])
     return answer
 
@@ -87,28 +92,40 @@ async def _page(
         page_size=min(spec.limit + 1, scope.loki_max_entries),
         max_entries=scope.loki_max_entries,
     )
+    boundary = state.position.timestamp_ns
+    exclude = set(state.exclude)
+    to_skip = state.position.skip
     records: list[LogRecord] = []
     more = False
-    batches = reader.read(state.position)
-    try:
+    async with aclosing(reader.read(Position(boundary, 0))) as batches:
         async for batch in batches:
-            room = spec.limit - len(records)
-            records.extend(batch[:room])
-            if len(batch) > room:
-                more = True
+            for record in batch:
+                if record.timestamp_ns == boundary:
+                    if exclude and entry_identity(record.to_entry()) in exclude:
+                        continue
+                    if to_skip:
+                        to_skip -= 1
+                        continue
+                if len(records) == spec.limit:
+                    more = True
+                    break
+                records.append(record)
+            if more:
                 break
-    finally:
-        await batches.aclose()
-    records = redactor.redact_records(records)
     next_cursor = None
     if more:
-        position = position_after(records, state.position)
+        last = records[-1].timestamp_ns
+        count = sum(1 for record in records if record.timestamp_ns == last)
+        if last == boundary:
+            following = CursorState(
+                state.window, Position(boundary, state.position.skip + count), state.exclude
+            )
+        else:
+            following = CursorState(state.window, Position(last, count))
         next_cursor = codec.encode(
-            CursorState(state.window, position),
-            tenant=scope.tenant,
-            logql=logql,
-            direction=spec.direction,
+            following, tenant=scope.tenant, logql=logql, direction=spec.direction
         )
+    records = redactor.redact_records(records)
     answer: dict[str, Any] = {
         "mode": spec.mode.value,
         "logql": logql,

@@ -7,10 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from ailogs.analysis.budget import compact_answer
+from ailogs.api.agent_wiring import agent_of
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.domain import Mode
-from ailogs.services.query import plan_query, run_query
+from ailogs.services.query import STALE_OK, plan_query
+from ailogs.services.query_pages import query_with_cursor
 from ailogs.services.request_spec import QueryParams, build_spec
 
 router = APIRouter(tags=["query"])
@@ -24,18 +27,37 @@ async def query_logs(
     mode: Annotated[
         str, Query(description="troubleshoot, performance, errors, audit, conversation")
     ] = Mode.TROUBLESHOOT.value,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` of the previous page, passed back as is.")
+    ] = None,
 ) -> Response:
-    """Run a mode-based query; the answer echoes the LogQL, the window and cache status."""
+    """Run a mode-based query; the answer echoes the LogQL, the window and cache status.
+
+    A truncated answer carries `next_cursor`; pass it back with the same parameters for
+    the next page (no line lost or repeated). `max_tokens` compacts the answer.
+    """
     spec = build_spec(params, mode, runtime.spec_limits)
+    agent = agent_of(runtime)
     if params.dry_run:
         plan = await plan_query(spec, loki=runtime.loki, scope=scope, patterns=runtime.library)
+        plan["guard"] = await agent.guard.verdict(spec, loki=runtime.loki, scope=scope)
         return JSONAnswer(plan)
-    answer = await run_query(
+    if cursor is None:
+        try:
+            await agent.guard.check(spec, loki=runtime.loki, scope=scope)
+        except STALE_OK:
+            pass  # Loki is failing: the query below serves a stale answer or the same error
+    answer = await query_with_cursor(
         spec,
+        cursor=cursor,
+        codec=agent.cursors,
         loki=runtime.loki,
         cache=runtime.cache,
         scope=scope,
+        redactor=agent.redactor,
         patterns=runtime.library,
         detect=runtime.detect_patterns,
     )
+    if params.max_tokens is not None:
+        answer = compact_answer(answer, params.max_tokens)
     return JSONAnswer(answer)
