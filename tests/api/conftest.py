@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,16 +11,19 @@ import respx
 from fastapi import FastAPI
 
 from ailogs.api.app import create_app
-from ailogs.settings import LokiSettings, Settings
+from ailogs.settings import DatabaseSettings, LokiSettings, Settings
 
 LOKI_URL = "http://loki.test:3100"
 
 
-def make_settings(**loki: object) -> Settings:
-    """Settings for tests: fake Loki, quick retries."""
+def make_settings(database: Path | None = None, **loki: object) -> Settings:
+    """Settings for tests: fake Loki, quick retries, a throwaway SQLite file."""
     options: dict[str, object] = {"url": LOKI_URL, "tenant": "dev", "retry_budget_s": 1.0}
     options.update(loki)
-    return Settings(loki=LokiSettings(**options))  # type: ignore[arg-type]
+    store = DatabaseSettings(
+        url=f"sqlite+aiosqlite:///{database or ':memory:'}", migrate_on_start=False
+    )
+    return Settings(loki=LokiSettings(**options), database=store)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -30,9 +34,9 @@ def loki() -> respx.MockRouter:
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[FastAPI]:
-    """The app with its lifespan running."""
-    application = create_app(make_settings(), configure_logs=False)
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running (no migrations: these tests read Loki only)."""
+    application = create_app(make_settings(tmp_path / "ailogs.db"), configure_logs=False)
     async with application.router.lifespan_context(application):
         yield application
 
