@@ -161,7 +161,7 @@ def test_ingest_throughput_through_the_worker_path() -> None:
                 source=MemoryLines(lines),
                 store=SqlOperationStore(database),
                 prices=PriceTable.load(find_prices()),
-                config=WorkerConfig(initial_lookback_ns=3600 * S, chunk_ns=60 * S),
+                config=WorkerConfig(initial_lookback_ns=3600 * S, chunk_ns=300 * S),
                 clock=lambda: END,
             )
             started = time.perf_counter()
