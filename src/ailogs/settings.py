@@ -175,6 +175,9 @@ class AgentSettings(BaseSettings):
     # emails, cards, ips.
     redact: str = "keys,tokens,jwt,passwords"
     context_max_lines: int = Field(default=500, ge=1)
+    # Host headers /mcp accepts (DNS-rebinding protection), comma list with optional
+    # `:*` ports; empty: loopback names and AILOGS_HOST.
+    mcp_allowed_hosts: str = ""
 
 
 class StreamSettings(BaseSettings):

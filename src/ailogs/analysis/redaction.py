@@ -89,7 +89,7 @@ class _Prefilter:
             expressions=[t.encode("ascii") for t in triggers],
             ids=list(range(len(triggers))),
             elements=len(triggers),
-            flags=hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH,
+            flags=hyperscan.HS_FLAG_CASELESS,
         )
         self._database = database
 

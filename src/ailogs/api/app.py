@@ -29,7 +29,7 @@ from ailogs.api.routes import (
 )
 from ailogs.api.routes import context as context_route
 from ailogs.api.routes import export as export_route
-from ailogs.api.routes.mcp import MCP_PATH, MCPMount
+from ailogs.api.routes.mcp import install_mcp
 from ailogs.api.runtime import Runtime
 from ailogs.api.store_wiring import install_store, start_store
 from ailogs.cache.memory import InMemoryQueryCache
@@ -131,6 +131,6 @@ def create_app(
     app.include_router(workspace.router, prefix=API_PREFIX)
     app.include_router(export_route.router, prefix=API_PREFIX)
     app.include_router(context_route.router, prefix=API_PREFIX)
-    app.mount(MCP_PATH, MCPMount())
+    install_mcp(app)
     app.include_router(health.metrics_router)
     return app

@@ -1,4 +1,4 @@
-"""The MCP server over streamable HTTP, mounted at /mcp behind the API's door.
+"""The MCP server over streamable HTTP, served at /mcp behind the API's door.
 
 Every request is admitted like any API call (`Authorization: Bearer <key>`, rate
 limits); the admitted principal is left in the ASGI scope for the tools. The
@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ailogs.api.auth import admit_connection
@@ -29,9 +32,7 @@ class MCPMount:
     def __init__(self) -> None:
         self._runtime: Runtime | None = None
         self._server = build_mcp_server(self._current_runtime)
-        self._app = self._server.streamable_http_app(
-            streamable_http_path="/", stateless_http=True, json_response=True
-        )
+        self._app: Any = None
         self._lock = asyncio.Lock()
         self._running: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -45,6 +46,12 @@ class MCPMount:
         async with self._lock:
             if self._running is not None:
                 return
+            self._app = self._server.streamable_http_app(
+                streamable_http_path="/",
+                stateless_http=True,
+                json_response=True,
+                transport_security=_host_check(runtime),
+            )
             started = asyncio.Event()
 
             async def hold() -> None:
@@ -78,7 +85,22 @@ class MCPMount:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["principal"] = admission.principal
         await self._start(runtime)
-        # The MCP app routes on "/"; a request to /mcp arrives here with an empty path.
-        if not scope.get("path", "").endswith("/"):
-            scope = {**scope, "path": scope.get("path", "") + "/"}
-        await self._app(scope, receive, send)
+        # The MCP app serves one endpoint at its own root.
+        await self._app({**scope, "path": "/", "raw_path": b"/", "root_path": ""}, receive, send)
+
+
+def _host_check(runtime: Runtime) -> TransportSecuritySettings:
+    """DNS-rebinding protection: only the configured Host headers reach the tools."""
+    configured = runtime.settings.agent.mcp_allowed_hosts
+    hosts = [h.strip() for h in configured.split(",") if h.strip()]
+    if not hosts:
+        own = runtime.settings.host
+        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", f"{own}:*", own]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts)
+
+
+def install_mcp(app: Starlette) -> None:
+    """Serve MCP at exactly /mcp (no redirect to /mcp/, which some clients do not follow)."""
+    app.router.routes.append(
+        Route(MCP_PATH, MCPMount(), methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    )
