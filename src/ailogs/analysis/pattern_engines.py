@@ -58,7 +58,7 @@ class ReEngine:
 
 
 def _collect(pattern: int, start: int, end: int, flags: int, context: Any) -> None:
-    context.append((pattern, end))
+    context += (pattern, end)
 
 
 class HyperscanEngine:
@@ -96,30 +96,33 @@ class HyperscanEngine:
 
     def _scan_block(self, block: Sequence[str], offset: int, result: list[tuple[str, ...]]) -> None:
         text = "\n".join(block)
+        encoded: list[bytes] | None = None
         if text.isascii():
             data = text.encode("ascii")
-            lengths: Sequence[int] = [len(line) for line in block]
         else:
             # Lone surrogates (from surrogateescape decoding) must survive, so
             # encode with surrogatepass and scan as bytes, not as UTF-8.
             encoded = [line.encode("utf-8", "surrogatepass") for line in block]
             data = b"\n".join(encoded)
-            lengths = [len(chunk) for chunk in encoded]
-        hits: list[tuple[int, int]] = []
+        # Matches land in a flat list of ints (no tuple, nothing for the GC to
+        # track); most blocks have few, so line offsets are computed only then.
+        hits: list[int] = []
         with self._lock:
             self._database.scan(data, match_event_handler=_collect, context=hits)
         if not hits:
             return
-        starts = list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
+        lengths = map(len, block if encoded is None else encoded)
+        starts = list(accumulate((length + 1 for length in lengths), initial=0))
         masks: dict[int, int] = {}
-        for pattern, end in hits:
-            line = bisect_right(starts, end - 1) - 1
-            masks[line] = masks.get(line, 0) | (1 << pattern)
+        for index in range(0, len(hits), 2):
+            line = bisect_right(starts, hits[index + 1] - 1) - 1
+            masks[line] = masks.get(line, 0) | (1 << hits[index])
+        tuples = self._tuples
         for line, mask in masks.items():
-            ids = self._tuples.get(mask)
+            ids = tuples.get(mask)
             if ids is None:
                 ids = tuple(self._ids[i] for i in range(len(self._ids)) if mask >> i & 1)
-                self._tuples[mask] = ids
+                tuples[mask] = ids
             result[offset + line] = ids
 
 
