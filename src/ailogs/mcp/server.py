@@ -11,9 +11,10 @@ refused; over stdio (no HTTP request) the configured tenant applies.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 
@@ -29,6 +30,7 @@ from ailogs.services.query_pages import query_with_cursor
 from ailogs.services.request_spec import QueryParams, build_spec
 
 DEFAULT_TOOL_TOKENS = 4000
+_Tool = TypeVar("_Tool", bound=Callable[..., Awaitable[dict[str, Any]]])
 
 INSTRUCTIONS = """\
 ailogs reads application logs stored in Grafana Loki, shaped for agents. Start
@@ -64,7 +66,11 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
     """The MCP server with ailogs' tools; `runtime_of` returns the process runtime."""
     server: MCPServer = MCPServer(name="ailogs", instructions=INSTRUCTIONS)
 
-    @server.tool()
+    def tool(function: _Tool) -> _Tool:
+        # Docstrings are the descriptions a model reads: without code indentation.
+        return server.tool(description=inspect.cleandoc(function.__doc__ or ""))(function)
+
+    @tool
     async def query_logs(
         ctx: Context,
         mode: str = "troubleshoot",
@@ -115,7 +121,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def analyze_logs(
         ctx: Context,
         time_range: str = "1h",
@@ -154,7 +160,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def correlate_request(
         ctx: Context,
         correlation_id: str | None = None,
@@ -190,7 +196,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def get_context(
         ctx: Context, stream: str, timestamp: str, before: int = 20, after: int = 20
     ) -> dict[str, Any]:
@@ -213,7 +219,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def conversation_summary(ctx: Context, conversation_id: str) -> dict[str, Any]:
         """One AI conversation: operations, models, input/output tokens, cost, errors, timeline.
 
@@ -235,7 +241,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def workspace_summary(
         ctx: Context, workspace_id: str, time_range: str = "24h"
     ) -> dict[str, Any]:
@@ -261,7 +267,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
         except AilogsError as exc:
             return _error(exc)
 
-    @server.tool()
+    @tool
     async def list_patterns(
         ctx: Context,
     ) -> dict[str, Any]:
