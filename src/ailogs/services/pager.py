@@ -176,11 +176,11 @@ class PageReader:
         self.stats.bytes_processed += page.bytes_processed
         return page
 
-    async def _enumerate(self, timestamp_ns: int) -> list[RawEntry]:
+    async def _enumerate(self, timestamp_ns: int, *, known_dense: bool = False) -> list[RawEntry]:
         """Every line at exactly one nanosecond."""
         self.stats.enumerated_timestamps += 1
         end = timestamp_ns + 1
-        if self._page_size < self._max_entries:
+        if not known_dense and self._page_size < self._max_entries:
             records = await self._fetch(self._query, timestamp_ns, end, self._max_entries)
             if len(records) < self._max_entries:
                 return self._sorted(records)
@@ -220,21 +220,31 @@ class PageReader:
             skip = 0
         else:
             boundary, skip = position.timestamp_ns, position.skip
+        # Dense: the last nanosecond read held a full page or more. Then the next
+        # timestamp is found with a one-line probe and enumerated directly, instead of
+        # reading a full page that would only tell us to enumerate it.
+        dense = False
         while window.start_ns <= boundary < window.end_ns:
             start, end = (boundary, window.end_ns) if forward else (window.start_ns, boundary + 1)
-            page = await self._fetch_page(self._query, start, end, self._page_size)
+            page = await self._fetch_page(self._query, start, end, 1 if dense else self._page_size)
             if not page.count:
                 return
-            done = page.count < self._page_size
             lowest, highest = page.span()
-            enumerated = not done and lowest == highest
-            last = highest if forward else lowest
+            if dense:
+                done = False
+                enumerated = True
+                last = lowest if forward else highest
+            else:
+                done = page.count < self._page_size
+                enumerated = not done and lowest == highest
+                last = highest if forward else lowest
             # A full page at one timestamp is re-read by stream: do not build its entries.
             records = [] if enumerated else self._sorted(page.entries())
             if done:
                 batch = records
             elif enumerated:
-                batch = await self._enumerate(last)
+                batch = await self._enumerate(last, known_dense=dense)
+                dense = len(batch) >= self._page_size
             else:
                 cut = len(records)
                 while records[cut - 1][0] == last:
