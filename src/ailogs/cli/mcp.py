@@ -10,7 +10,6 @@ from ailogs.cli.base import app, settings_or_exit
 @app.command()
 def mcp() -> None:
     """Serve ailogs' tools (query_logs, analyze_logs, ...) over MCP on stdin/stdout."""
-    from ailogs.api.agent_wiring import install_agent
     from ailogs.api.app import build_runtime
     from ailogs.api.metrics import ServiceMetrics
     from ailogs.mcp import build_mcp_server
@@ -19,7 +18,6 @@ def mcp() -> None:
 
     async def serve() -> None:
         runtime = build_runtime(settings, ServiceMetrics())
-        install_agent(runtime)
         server = build_mcp_server(lambda: runtime)
         try:
             await server.run_stdio_async()
