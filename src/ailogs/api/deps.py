@@ -1,4 +1,8 @@
-"""Annotated dependencies: how routes reach the runtime's adapters."""
+"""Annotated dependencies: how routes reach the runtime's adapters.
+
+Every dependency is `async def`, even without I/O: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -18,28 +22,28 @@ from ailogs.services.query import QueryScope
 from ailogs.settings import Settings
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The process runtime built by the lifespan."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+async def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
     """The settings the app was built with."""
     return runtime.settings
 
 
-def get_loki(runtime: Annotated[Runtime, Depends(get_runtime)]) -> LokiClient:
+async def get_loki(runtime: Annotated[Runtime, Depends(get_runtime)]) -> LokiClient:
     """The shared Loki client."""
     return runtime.loki
 
 
-def get_cache(runtime: Annotated[Runtime, Depends(get_runtime)]) -> QueryCache:
+async def get_cache(runtime: Annotated[Runtime, Depends(get_runtime)]) -> QueryCache:
     """The query cache."""
     return runtime.cache
 
 
-def get_scope(scope: Annotated[QueryScope, Depends(get_caller_scope)]) -> QueryScope:
+async def get_scope(scope: Annotated[QueryScope, Depends(get_caller_scope)]) -> QueryScope:
     """The caller's Loki scope: its key's tenant and the limits (see `api.auth`)."""
     return scope
 
@@ -61,7 +65,7 @@ async def get_session(
         yield session
 
 
-def get_prices(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PriceTable:
+async def get_prices(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PriceTable:
     """The model price table loaded at start-up."""
     if runtime.prices is None:
         raise DatabaseUnavailable("the operations store is not configured")

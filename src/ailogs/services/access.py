@@ -8,6 +8,7 @@ or `RateLimited` and recorded in the audit table with the key id, never the key.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import time
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ailogs.cache.flight import SingleFlight
 from ailogs.errors import DatabaseUnavailable, Forbidden, RateLimited, Unauthorized
 from ailogs.ratelimit import RateDecision, RateLimiter
 from ailogs.services.api_keys import (
@@ -144,6 +146,8 @@ class AccessControl:
         self._open = True
         self._known = False
         self._touched: dict[str, float] = {}
+        self._lookup_flights = SingleFlight()
+        self._touch_tasks: set[asyncio.Future[None]] = set()
 
     @property
     def limiter(self) -> RateLimiter | None:
@@ -260,7 +264,8 @@ class AccessControl:
         if found:
             return record
         try:
-            record = await self._keys.get(key_id)
+            # One read per key id however many requests carry it at once.
+            record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
         except DatabaseUnavailable:
             # Keys seen before keep working while the database is down.
             found, record = self._lookups.get(key_id, stale_ok=True)
@@ -274,8 +279,14 @@ class AccessControl:
         now = self._clock()
         if now - self._touched.get(key_id, -self._touch_interval_s) >= self._touch_interval_s:
             self._touched[key_id] = now
-            with contextlib.suppress(DatabaseUnavailable):
-                await self._keys.touch(key_id, at_ns=time.time_ns())
+            # In the background: a write may wait on the database's lock, a request must not.
+            task = asyncio.ensure_future(self._write_touch(key_id))
+            self._touch_tasks.add(task)
+            task.add_done_callback(self._touch_tasks.discard)
+
+    async def _write_touch(self, key_id: str) -> None:
+        with contextlib.suppress(DatabaseUnavailable):
+            await self._keys.touch(key_id, at_ns=time.time_ns())
 
     def _deny(
         self,
