@@ -4,27 +4,28 @@
 - `execute_upsert`: `INSERT ... ON CONFLICT (keys) DO UPDATE` where each other
   column merges by a rule (add, max, min, keep the stored value).
 
-On PostgreSQL both send ONE statement per batch whose parameters are column
-arrays, `INSERT ... SELECT ... FROM unnest($1::text[], $2::int8[], ...)`,
-through the asyncpg connection of the caller's transaction: no per-row
-parameter binding, which is what makes >20k operations/s possible. SQLite
-uses SQLAlchemy's dialect inserts (executemany).
+On PostgreSQL both COPY the rows (binary) into a temporary staging table
+shaped like the target, then run ONE `INSERT ... SELECT ... FROM staging`,
+through the asyncpg connection of the caller's transaction. COPY encodes rows
+far cheaper than bound arrays (asyncpg checks every array element against
+collection ABCs), which is what makes >20k operations/s possible. The staging
+table is created once per connection and emptied per use. SQLite uses
+SQLAlchemy's dialect inserts (executemany).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Float, Integer, Table, func
-from sqlalchemy import Enum as SqlEnum
+from sqlalchemy import JSON, Table, func
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from ailogs.store.columns import Money
 
 
 class Merge(StrEnum):
@@ -56,60 +57,52 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-def _pg_array_type(table: Table, name: str) -> tuple[str, str]:
-    """(array element type, cast applied in the SELECT list)."""
-    column_type = table.c[name].type
-    if isinstance(column_type, Money):
-        return "numeric", ""
-    if isinstance(column_type, JSON):
-        return "text", "::jsonb"
-    if isinstance(column_type, BigInteger):
-        return "int8", ""
-    if isinstance(column_type, Integer):
-        return "int4", ""
-    if isinstance(column_type, Float):
-        return "float8", ""
-    return "text", ""
-
-
-def _enum_value(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
 def _json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _pg_unnest(table: Table, columns: Sequence[str]) -> str:
-    arrays = []
-    selects = []
-    for index, name in enumerate(columns, start=1):
-        element, cast = _pg_array_type(table, name)
-        arrays.append(f"${index}::{element}[]")
-        selects.append(f"u.{name}{cast}")
-    return (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS u({', '.join(columns)})"
-    )
-
-
-def _pg_arrays(table: Table, columns: Sequence[str], arrays: list[list[Any]]) -> list[list[Any]]:
-    # One converter per column, chosen from its type, keeps the per-value cost low.
-    converted = []
-    for name, values in zip(columns, arrays, strict=True):
-        column_type = table.c[name].type
-        if isinstance(column_type, JSON):
-            values = [_json_text(value) for value in values]
-        elif isinstance(column_type, SqlEnum):
-            values = [_enum_value(value) for value in values]
+def _pg_rows(table: Table, columns: Sequence[str], rows: list[Any]) -> list[Any]:
+    """Rows ready for COPY: JSON values as text (StrEnum members already are str)."""
+    if len(columns) == 1:  # attrgetter / itemgetter of one name return the bare value
+        rows = [(value,) for value in rows]
+    json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    if not json_at:
+        return rows
+    converted: list[Any] = []
+    for row in rows:
+        values = list(row)
+        for index in json_at:
+            values[index] = _json_text(values[index])
         converted.append(values)
     return converted
 
 
-def _pg_columns(
-    table: Table, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]
-) -> list[list[Any]]:
-    return _pg_arrays(table, columns, [[row[name] for row in rows] for name in columns])
+async def _pg_stage(
+    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[Any]
+) -> tuple[Any, str]:
+    """COPY rows into an empty staging table; (asyncpg connection, staging table name)."""
+    # One staging table per (table, column set), typed by the target's columns
+    # (CREATE ... AS ... WITH NO DATA copies types, not constraints).
+    digest = hashlib.blake2b(",".join(columns).encode(), digest_size=4).hexdigest()
+    stage = f"stage_{table.name}_{digest}"
+    # Through SQLAlchemy, so the session's transaction is begun (asyncpg's
+    # adapter begins lazily): the COPY and the INSERT that follow belong to it.
+    connection = await session.connection()
+    await connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+        f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"
+    )
+    await connection.exec_driver_sql(f"DELETE FROM {stage}")
+    driver = await _driver(session)
+    await driver.copy_records_to_table(
+        stage, records=_pg_rows(table, columns, rows), columns=list(columns)
+    )
+    return driver, stage
+
+
+def _pg_insert_from(table: Table, columns: Sequence[str], stage: str) -> str:
+    names = ", ".join(columns)
+    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"
 
 
 async def insert_new(
@@ -127,10 +120,10 @@ async def insert_new(
     if not records:
         return []
     if _dialect(session) == "postgresql":
-        sql = f"{_pg_unnest(table, columns)} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
-        arrays = [[getattr(record, name) for record in records] for name in columns]
-        driver = await _driver(session)
-        fetched = await driver.fetch(sql, *_pg_arrays(table, columns, arrays))
+        read = attrgetter(*columns)
+        driver, stage = await _pg_stage(session, table, columns, [read(r) for r in records])
+        conflict = f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        fetched = await driver.fetch(f"{_pg_insert_from(table, columns, stage)} {conflict}")
         return [row[0] for row in fetched]
     rows = [{name: getattr(record, name) for name in columns} for record in records]
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
@@ -157,12 +150,13 @@ async def execute_upsert(session: AsyncSession, upsert: Upsert) -> None:
             for name, rule in upsert.merge.items()
             if rule is not Merge.KEEP
         ]
+        read = itemgetter(*columns)
+        driver, stage = await _pg_stage(session, table, columns, [read(r) for r in upsert.rows])
         sql = (
-            f"{_pg_unnest(table, columns)} ON CONFLICT ({', '.join(upsert.keys)}) "
+            f"{_pg_insert_from(table, columns, stage)} ON CONFLICT ({', '.join(upsert.keys)}) "
             f"DO UPDATE SET {', '.join(updates)}"
         )
-        driver = await _driver(session)
-        await driver.execute(sql, *_pg_columns(table, upsert.rows, columns))
+        await driver.execute(sql)
         return
     stmt = sqlite.insert(table)
     excluded = stmt.excluded
