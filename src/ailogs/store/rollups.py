@@ -20,7 +20,7 @@ from sqlalchemy import Table
 
 from ailogs.store import histogram
 from ailogs.store.bulk import Merge, Upsert
-from ailogs.store.enums import CostSource, Granularity
+from ailogs.store.enums import CostSource, Granularity, OperationStatus
 from ailogs.store.models import (
     HISTOGRAM_COLUMNS,
     AiConversation,
@@ -197,15 +197,19 @@ class _Thread:
     cost_usd: Decimal = Decimal(0)
     duration_ms_sum: float = 0.0
 
-    def add(self, op: NewOperation) -> None:
+    def add(self, op: NewOperation, is_error: bool) -> None:
         self.operations += 1
-        self.errors += op.is_error
+        self.errors += is_error
         self.input_tokens += op.input_tokens
         self.output_tokens += op.output_tokens
-        self.cost_usd += op.cost_usd or 0
+        if op.cost_usd is not None:
+            self.cost_usd += op.cost_usd
         self.duration_ms_sum += op.duration_ms
-        self.first_seen_ns = min(self.first_seen_ns, op.start_time_ns)
-        self.last_seen_ns = max(self.last_seen_ns, op.start_time_ns)
+        start = op.start_time_ns
+        if start < self.first_seen_ns:
+            self.first_seen_ns = start
+        elif start > self.last_seen_ns:
+            self.last_seen_ns = start
 
 
 _THREAD_SUMS = ("operations", "errors", "input_tokens", "output_tokens", "cost_usd")
@@ -214,15 +218,20 @@ _THREAD_SUMS = ("operations", "errors", "input_tokens", "output_tokens", "cost_u
 def _thread_upsert(
     table: Table, key: str, threads: dict[str, _Thread], *, durations: bool
 ) -> Upsert:
-    rows = []
-    for thread_id, thread in sorted(threads.items()):
+    rows: list[dict[str, Any]] = []
+    for thread_id in sorted(threads):
+        thread = threads[thread_id]
         row = {
             key: thread_id,
             "workspace_id": thread.workspace_id,
             "first_seen_ns": thread.first_seen_ns,
             "last_seen_ns": thread.last_seen_ns,
+            "operations": thread.operations,
+            "errors": thread.errors,
+            "input_tokens": thread.input_tokens,
+            "output_tokens": thread.output_tokens,
+            "cost_usd": thread.cost_usd,
         }
-        row.update({name: getattr(thread, name) for name in _THREAD_SUMS})
         if durations:
             row["duration_ms_sum"] = thread.duration_ms_sum
         rows.append(row)
@@ -237,7 +246,9 @@ def thread_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
     """`ai_conversations` and `ai_correlations` totals of a batch of new operations."""
     conversations: dict[str, _Thread] = {}
     correlations: dict[str, _Thread] = {}
+    error = OperationStatus.ERROR
     for op in ops:
+        is_error = op.status is error
         for thread_id, threads in (
             (op.conversation_id, conversations),
             (op.correlation_id, correlations),
@@ -249,7 +260,7 @@ def thread_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
                 thread = threads[thread_id] = _Thread(
                     op.workspace_id, op.start_time_ns, op.start_time_ns
                 )
-            thread.add(op)
+            thread.add(op, is_error)
     upserts = []
     if conversations:
         upserts.append(
