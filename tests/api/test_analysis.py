@@ -156,3 +156,13 @@ async def test_analyze_rejects_half_a_baseline(api: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "baseline_start"
+
+
+async def test_analyze_fits_an_agents_token_budget(
+    api: httpx.AsyncClient, recorded_loki: RecordedLoki
+) -> None:
+    full = (await api.get("/api/v1/ai_logs/analyze", params=WINDOW)).json()
+    small = (await api.get("/api/v1/ai_logs/analyze", params={**WINDOW, "max_tokens": 300})).json()
+    assert len(small["templates"]) < len(full["templates"])
+    assert small["templates"][0] == full["templates"][0], "the most important item stays"
+    assert small["compaction"]["max_tokens"] == 300

@@ -35,8 +35,9 @@ async def test_prometheus_metrics_count_requests_loki_calls_and_errors(
     loki.get("/loki/api/v1/query_range").mock(return_value=recorded("error_parse"))
     await api.get("/api/v1/ai_logs/query", params={"mode": "errors"})
     text = (await api.get("/metrics")).text
+    route = 'route="/api/v1/ai_logs/query"'
     assert (
-        'ailogs_http_request_duration_seconds_count{method="GET",route="/api/v1/ai_logs/query",status="400"} 1.0'
+        f'ailogs_http_request_duration_seconds_count{{method="GET",{route},status="400"}} 1.0'
         in text
     )
     assert (

@@ -220,9 +220,7 @@ def _line_priority(ordered: Sequence[_Group]) -> Iterable[int]:
         yield from group.indexes[1:]
 
 
-def fit_lists(
-    answer: Mapping[str, Any], max_tokens: int, keys: Sequence[str]
-) -> dict[str, Any]:
+def fit_lists(answer: Mapping[str, Any], max_tokens: int, keys: Sequence[str]) -> dict[str, Any]:
     """Cut the named lists of an answer from their ends (least important last) to fit.
 
     Each list keeps at least one item; the `compaction` report says how many items

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from ailogs.analysis.budget import fit_lists
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.api.runtime import Runtime
@@ -44,6 +45,9 @@ async def analyze(
     answer = await analyze_window(
         spec, loki=runtime.loki, scope=scope, library=runtime.library, baseline=window
     )
+    if params.max_tokens is not None:
+        # The lists are ranked most important first: cut from their ends to fit.
+        answer = fit_lists(answer, params.max_tokens, ("templates", "patterns", "anomalies"))
     return JSONAnswer(answer)
 
 
@@ -62,6 +66,10 @@ async def correlate_services(
     answer = await correlate(
         spec, loki=runtime.loki, scope=scope, library=runtime.library, baseline=window
     )
+    if params.max_tokens is not None:
+        answer = fit_lists(
+            answer, params.max_tokens, ("suspects", "bottlenecks", "recommendations")
+        )
     return JSONAnswer(answer)
 
 
