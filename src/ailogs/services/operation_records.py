@@ -26,6 +26,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -139,10 +140,10 @@ def parse_timestamp_ns(value: Any) -> int:
     raise ValueError("must be an RFC3339 timestamp or a Unix time")
 
 
-def operation_id(raw: dict[str, Any], record: OperationRecord) -> str:
-    """The content-derived row id (see the module rules)."""
-    if record.operation_id is not None:
-        material = b"operation_id\0" + record.operation_id.encode()
+def operation_id(raw: dict[str, Any], given: str | None) -> str:
+    """The content-derived row id (see the module rules); `given` is the record's operation_id."""
+    if given is not None:
+        material = b"operation_id\0" + given.encode()
     else:
         material = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     return hashlib.blake2b(material, digest_size=16).hexdigest()
@@ -155,6 +156,116 @@ def describe_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+# The lean path below accepts only records whose every field already has its
+# final type and passes its rule; anything else (a missing `ts`, a numeric
+# string, a cost, a bad value) goes through OperationRecord, which gives the
+# same result and the exact rejection reason. Both paths must agree.
+_ID_FIELDS = (
+    "operation_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "correlation_id",
+    "conversation_id",
+)
+_NAME_DEFAULTS = (
+    ("service", "unknown"),
+    ("operation", "chat"),
+    ("provider", "unknown"),
+    ("model", "unknown"),
+)
+_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "reasoning_tokens")
+_RECORD_FIELDS = frozenset(OperationRecord.model_fields)
+
+
+def _lean_text(value: Any, longest: int, shortest: int = 1) -> str | None:
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    return value if shortest <= len(value) <= longest else None
+
+
+def _lean_millis(value: Any) -> float | None:
+    if type(value) is not float and type(value) is not int:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and 0 <= value <= MAX_DURATION_MS else None
+
+
+def _lean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(fields, extras) of a well-formed record, or None to let pydantic decide."""
+    ts = raw.get("ts")
+    if type(ts) is not int or raw.get("cost_usd") is not None:
+        return None
+    try:
+        fields: dict[str, Any] = {"ts": parse_timestamp_ns(ts), "cost_usd": None}
+    except ValueError:
+        return None
+    get = raw.get
+    for name in _ID_FIELDS:
+        value = get(name)
+        if value is not None and (value := _lean_text(value, 64)) is None:
+            return None
+        fields[name] = value
+    for name, default in _NAME_DEFAULTS:
+        value = get(name, default)
+        if (value := _lean_text(value, 128)) is None:
+            return None
+        fields[name] = value
+    for name in ("response_model", "error_type"):
+        value = get(name)
+        if value is not None and (value := _lean_text(value, 128)) is None:
+            return None
+        fields[name] = value
+    workspace = _lean_text(get("workspace_id", ""), 64, shortest=0)
+    if workspace is None:
+        return None
+    fields["workspace_id"] = workspace
+    for name in _TOKEN_FIELDS:
+        tokens = get(name, 0)
+        if type(tokens) is not int or not 0 <= tokens <= MAX_TOKENS:
+            return None
+        fields[name] = tokens
+    duration = _lean_millis(get("duration_ms", 0.0))
+    if duration is None:
+        return None
+    fields["duration_ms"] = duration
+    ttft = get("ttft_ms")
+    if ttft is not None and (ttft := _lean_millis(ttft)) is None:
+        return None
+    fields["ttft_ms"] = ttft
+    status = get("status")
+    if status is not None and status != "":
+        if type(status) is not str or (status := _STATUS.get(status.lower())) is None:
+            return None
+    fields["status"] = status or None
+    http_status = get("http_status")
+    if http_status is not None and (type(http_status) is not int or not 100 <= http_status <= 599):
+        return None
+    fields["http_status"] = http_status
+    attributes = get("attributes", {})
+    if type(attributes) is not dict or not all(
+        type(key) is str and key == key.strip() for key in attributes
+    ):
+        return None
+    fields["attributes"] = dict(attributes)
+    extras = {name: value for name, value in raw.items() if name not in _RECORD_FIELDS}
+    return fields, extras
+
+
+def _validated_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, extras) of a record; ValueError says why it is rejected."""
+    lean = _lean_fields(raw)
+    if lean is not None:
+        return lean
+    try:
+        record = OperationRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(describe_error(exc)) from None
+    fields = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    return fields, dict(record.model_extra or {})
+
+
 def build_operation(
     raw: dict[str, Any],
     *,
@@ -163,63 +274,65 @@ def build_operation(
     now_ns: int,
 ) -> NewOperation:
     """Validate and normalise one record; ValueError says why it is rejected."""
-    try:
-        record = OperationRecord.model_validate(raw)
-    except ValidationError as exc:
-        raise ValueError(describe_error(exc)) from None
-    if not EARLIEST_NS <= record.ts <= now_ns + FUTURE_SLACK_NS:
+    record, extras = _validated_fields(raw)
+    ts: int = record["ts"]
+    if not EARLIEST_NS <= ts <= now_ns + FUTURE_SLACK_NS:
         raise ValueError("ts: must be after 2000-01-01 and at most one day ahead")
-    status = record.status
+    status = record["status"]
+    error_type, http_status = record["error_type"], record["http_status"]
     if status is None:
-        failed = record.error_type is not None or (record.http_status or 0) >= 400
+        failed = error_type is not None or (http_status or 0) >= 400
         status = OperationStatus.ERROR if failed else OperationStatus.OK
-    cost, cost_source, version = record.cost_usd, CostSource.RECORD, None
+    input_tokens, output_tokens = record["input_tokens"], record["output_tokens"]
+    cache_read_tokens = record["cache_read_tokens"]
+    cost, cost_source, version = record["cost_usd"], CostSource.RECORD, None
     if cost is None:
         priced = prices.cost(
-            (record.response_model, record.model),
-            input_tokens=record.input_tokens,
-            output_tokens=record.output_tokens,
-            cache_read_tokens=record.cache_read_tokens,
+            (record["response_model"], record["model"]),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens,
         )
         if priced is None:
             cost_source = CostSource.UNPRICED
         else:
             cost, cost_source, version = priced.cost_usd, CostSource.COMPUTED, priced.version
+    given_id = record["operation_id"]
     return NewOperation(
-        id=operation_id(raw, record),
-        start_time_ns=record.ts,
-        service=record.service,
-        operation=record.operation,
-        provider=record.provider,
-        request_model=record.model,
-        response_model=record.response_model,
-        workspace_id=record.workspace_id,
-        trace_id=record.trace_id,
-        span_id=record.span_id,
-        parent_span_id=record.parent_span_id,
-        correlation_id=record.correlation_id,
-        conversation_id=record.conversation_id,
-        input_tokens=record.input_tokens,
-        output_tokens=record.output_tokens,
-        cache_read_tokens=record.cache_read_tokens,
-        reasoning_tokens=record.reasoning_tokens,
-        duration_ms=record.duration_ms,
-        ttft_ms=record.ttft_ms,
+        id=operation_id(raw, given_id),
+        start_time_ns=ts,
+        service=record["service"],
+        operation=record["operation"],
+        provider=record["provider"],
+        request_model=record["model"],
+        response_model=record["response_model"],
+        workspace_id=record["workspace_id"],
+        trace_id=record["trace_id"],
+        span_id=record["span_id"],
+        parent_span_id=record["parent_span_id"],
+        correlation_id=record["correlation_id"],
+        conversation_id=record["conversation_id"],
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        reasoning_tokens=record["reasoning_tokens"],
+        duration_ms=record["duration_ms"],
+        ttft_ms=record["ttft_ms"],
         status=status,
-        error_type=record.error_type,
-        http_status=record.http_status,
+        error_type=error_type,
+        http_status=http_status,
         cost_usd=cost,
         cost_source=cost_source,
         price_version=version,
         source=source,
         ingested_at_ns=now_ns,
-        attributes=_attributes(record),
+        attributes=_attributes(record["attributes"], extras),
     )
 
 
-def _attributes(record: OperationRecord) -> dict[str, Any]:
-    attributes = dict(record.attributes)
-    for name, value in (record.model_extra or {}).items():
+def _attributes(given: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    attributes = dict(given)
+    for name, value in extras.items():
         if name not in _ENVELOPE:
             attributes.setdefault(name, value)
     if not attributes:
