@@ -140,13 +140,10 @@ def entry_identity(entry: dict[str, Any]) -> str:
 
 def tail_identities(entries: list[dict[str, Any]]) -> tuple[int, tuple[str, ...]]:
     """The last entry's timestamp and the identities of every entry at it."""
-    last = parse_entry_timestamp(entries[-1]["timestamp"])
-    found = [
-        entry_identity(entry)
-        for entry in entries
-        if parse_entry_timestamp(entry["timestamp"]) == last
-    ]
-    return last, tuple(found)
+    stamp = entries[-1]["timestamp"]
+    # format_timestamp is canonical: equal instants have equal strings, so no parsing.
+    found = [entry_identity(entry) for entry in entries if entry["timestamp"] == stamp]
+    return parse_entry_timestamp(stamp), tuple(found)
 
 
 __all__ = [
