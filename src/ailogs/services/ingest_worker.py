@@ -19,7 +19,7 @@ from typing import Protocol
 
 from ailogs.domain import Direction, LogRecord, TimeWindow, parse_body
 from ailogs.errors import AilogsError, DatabaseUnavailable
-from ailogs.services.ingest import prepare_operations
+from ailogs.services.ingest import PreparedBatch, prepare_operations
 from ailogs.services.pricing import PriceTable
 from ailogs.store.enums import OperationSource
 from ailogs.store.operation_store import OperationStore
@@ -138,12 +138,12 @@ class IngestWorker:
             while start < now_ns:
                 window = TimeWindow(start, min(start + self.config.chunk_ns, now_ns))
                 records = await self.source.fetch(window)
-                raws = [raw for raw in map(record_to_raw, records) if raw is not None]
-                batch = prepare_operations(
-                    raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
-                )
+                # Parsing and validation are pure CPU work: done in a thread, they
+                # leave the event loop free to drive the pending write, so the
+                # database and Python work at the same time.
+                unreadable, batch = await asyncio.to_thread(self._prepare, records, now_ns)
                 fetched += len(records)
-                rejected += len(batch.rejected) + len(records) - len(raws)
+                rejected += len(batch.rejected) + unreadable
                 for rejection in batch.rejected[:5]:
                     log.warning("ingest: rejected ai.operation line: %s", rejection.reason)
                 if pending is not None:
@@ -177,6 +177,14 @@ class IngestWorker:
             buffered=len(self.buffer),
             caught_up=True,
         )
+
+    def _prepare(self, records: list[LogRecord], now_ns: int) -> tuple[int, PreparedBatch]:
+        """(lines without a JSON body, the validated batch) of a chunk."""
+        raws = [raw for raw in map(record_to_raw, records) if raw is not None]
+        batch = prepare_operations(
+            raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
+        )
+        return len(records) - len(raws), batch
 
     async def _finish(
         self, pending: _PendingWrite, *, also_hold: list[NewOperation]
