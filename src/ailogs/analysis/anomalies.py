@@ -22,7 +22,7 @@ from ailogs.analysis.scoring import (
     quantile,
     rounded,
 )
-from ailogs.domain import LogRecord, TimeWindow
+from ailogs.domain import LogRecord, TimeWindow, is_error_level
 
 
 class AnomalyKind(StrEnum):
@@ -278,16 +278,26 @@ class _ServiceTally:
 
 def _tally(records: Iterable[LogRecord], latency_field: str) -> dict[str, _ServiceTally]:
     tallies: dict[str, _ServiceTally] = {}
+    # A window has a handful of level spellings: decide each once, not once per line.
+    error_levels: dict[str, bool] = {}
     for record in records:
         tally = tallies.get(record.service)
         if tally is None:
             tally = tallies[record.service] = _ServiceTally(durations=[])
         tally.lines += 1
-        if record.is_error:
+        level = record.level
+        is_error = error_levels.get(level)
+        if is_error is None:
+            is_error = error_levels[level] = is_error_level(level)
+        if is_error:
             tally.errors += 1
-        if latency_field in record.fields:
-            value = record.field_float(latency_field)
-            if value is not None and tally.durations is not None:
+        raw = record.fields.get(latency_field)
+        if raw is not None and tally.durations is not None:
+            kind = type(raw)
+            value = (
+                float(raw) if kind is float or kind is int else record.field_float(latency_field)
+            )
+            if value is not None:
                 tally.durations.append(value)
     return tallies
 

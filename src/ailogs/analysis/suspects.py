@@ -248,12 +248,18 @@ def rank_suspects(
     `scale` is the current window's length over the baseline's, so counts of
     different windows compare as rates.
     """
-    services = {e.service for r in (*current, *baseline) for e in r.events}
+    # A request's `order` lists each of its services once: no need to visit every line.
+    services = {service for r in (*current, *baseline) for service in r.order}
     services |= {e.service for e in (*current_loose, *baseline_loose)}
     mentions = ServiceMentions(services)
     base_events = [e for r in baseline for e in r.events] + list(baseline_loose)
-    known_lines = {(e.service, error_signature(e.message)) for e in base_events}
-    known = known_error_signatures(base_events)
+    known_lines: set[tuple[str, str]] = set()
+    known: set[tuple[str, str]] = set()
+    for event in base_events:
+        seen = (event.service, error_signature(event.message))
+        known_lines.add(seen)
+        if event.is_error:
+            known.add(seen)
     now = _signals(current, current_loose, mentions, known, known_lines if base_events else None)
     before = _signals(baseline, baseline_loose, mentions, None)
     has_baseline = before.requests > 0 or bool(before.lines)

@@ -148,7 +148,11 @@ def group_requests(records: Iterable[LogRecord]) -> tuple[list[Request], list[Ev
     grouped: defaultdict[str, list[Event]] = defaultdict(list)
     loose: list[Event] = []
     for record in records:
-        key = request_key(record)
+        fields = record.fields
+        # `request_key` inlined with a fast path for the usual string ids (hot loop).
+        key = fields.get("trace_id")
+        if type(key) is not str or not key:
+            key = _text(key) or _text(fields.get("correlation_id"))
         if key is None:
             loose.append(to_event(record))
         else:
