@@ -11,9 +11,10 @@ never double-counts.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -183,91 +184,78 @@ def usage_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
     return upserts
 
 
-@dataclass(slots=True)
-class _Thread:
-    """Running totals of a conversation or correlation within one batch."""
-
-    workspace_id: str
-    first_seen_ns: int
-    last_seen_ns: int
-    operations: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
-    duration_ms_sum: float = 0.0
-
-    def add(self, op: NewOperation, is_error: bool) -> None:
-        self.operations += 1
-        self.errors += is_error
-        self.input_tokens += op.input_tokens
-        self.output_tokens += op.output_tokens
-        if op.cost_usd is not None:
-            self.cost_usd += op.cost_usd
-        self.duration_ms_sum += op.duration_ms
-        start = op.start_time_ns
-        if start < self.first_seen_ns:
-            self.first_seen_ns = start
-        elif start > self.last_seen_ns:
-            self.last_seen_ns = start
-
-
 _THREAD_SUMS = ("operations", "errors", "input_tokens", "output_tokens", "cost_usd")
 
 
+def _thread_rows(
+    ops: Sequence[NewOperation], id_of: Callable[[NewOperation], str | None], key: str
+) -> list[dict[str, Any]]:
+    """One row of running totals per thread id, in id order (the upsert's lock order).
+
+    Rows are updated in place (no intermediate objects): with one correlation
+    per call this runs once per operation on the ingest hot path.
+    """
+    threads: dict[str, dict[str, Any]] = {}
+    error = OperationStatus.ERROR
+    for op in ops:
+        thread_id = id_of(op)
+        if thread_id is None:
+            continue
+        start = op.start_time_ns
+        cost = op.cost_usd
+        row = threads.get(thread_id)
+        if row is None:
+            threads[thread_id] = {
+                key: thread_id,
+                "workspace_id": op.workspace_id,
+                "first_seen_ns": start,
+                "last_seen_ns": start,
+                "operations": 1,
+                "errors": int(op.status is error),
+                "input_tokens": op.input_tokens,
+                "output_tokens": op.output_tokens,
+                "cost_usd": Decimal(0) if cost is None else Decimal(0) + cost,
+                "duration_ms_sum": 0.0 + op.duration_ms,
+            }
+            continue
+        row["operations"] += 1
+        row["errors"] += op.status is error
+        row["input_tokens"] += op.input_tokens
+        row["output_tokens"] += op.output_tokens
+        if cost is not None:
+            row["cost_usd"] += cost
+        row["duration_ms_sum"] += op.duration_ms
+        if start < row["first_seen_ns"]:
+            row["first_seen_ns"] = start
+        elif start > row["last_seen_ns"]:
+            row["last_seen_ns"] = start
+    return [threads[thread_id] for thread_id in sorted(threads)]
+
+
 def _thread_upsert(
-    table: Table, key: str, threads: dict[str, _Thread], *, durations: bool
+    table: Table, key: str, rows: list[dict[str, Any]], *, durations: bool
 ) -> Upsert:
-    rows: list[dict[str, Any]] = []
-    for thread_id in sorted(threads):
-        thread = threads[thread_id]
-        row = {
-            key: thread_id,
-            "workspace_id": thread.workspace_id,
-            "first_seen_ns": thread.first_seen_ns,
-            "last_seen_ns": thread.last_seen_ns,
-            "operations": thread.operations,
-            "errors": thread.errors,
-            "input_tokens": thread.input_tokens,
-            "output_tokens": thread.output_tokens,
-            "cost_usd": thread.cost_usd,
-        }
-        if durations:
-            row["duration_ms_sum"] = thread.duration_ms_sum
-        rows.append(row)
     merge = dict.fromkeys(_THREAD_SUMS, Merge.ADD)
     if durations:
         merge["duration_ms_sum"] = Merge.ADD
+    else:
+        for row in rows:
+            del row["duration_ms_sum"]
     merge.update(first_seen_ns=Merge.MIN, last_seen_ns=Merge.MAX, workspace_id=Merge.KEEP)
     return Upsert(table, (key,), rows, merge)
 
 
 def thread_upserts(ops: Sequence[NewOperation]) -> list[Upsert]:
     """`ai_conversations` and `ai_correlations` totals of a batch of new operations."""
-    conversations: dict[str, _Thread] = {}
-    correlations: dict[str, _Thread] = {}
-    error = OperationStatus.ERROR
-    for op in ops:
-        is_error = op.status is error
-        for thread_id, threads in (
-            (op.conversation_id, conversations),
-            (op.correlation_id, correlations),
-        ):
-            if thread_id is None:
-                continue
-            thread = threads.get(thread_id)
-            if thread is None:
-                thread = threads[thread_id] = _Thread(
-                    op.workspace_id, op.start_time_ns, op.start_time_ns
-                )
-            thread.add(op, is_error)
     upserts = []
+    conversations = _thread_rows(ops, attrgetter("conversation_id"), "conversation_id")
     if conversations:
         upserts.append(
             _thread_upsert(
                 table_of(AiConversation), "conversation_id", conversations, durations=False
             )
         )
+    correlations = _thread_rows(ops, attrgetter("correlation_id"), "correlation_id")
     if correlations:
         upserts.append(
             _thread_upsert(table_of(AiCorrelation), "correlation_id", correlations, durations=True)
