@@ -49,7 +49,7 @@ class Event:
     @property
     def is_error(self) -> bool:
         """Error level or worse."""
-        return self.rank >= LEVEL_RANK["error"]
+        return self.rank >= _ERROR_RANK
 
 
 @dataclass(slots=True)
