@@ -179,10 +179,13 @@ _RECORD_FIELDS = frozenset(OperationRecord.model_fields)
 
 
 def _lean_text(value: Any, longest: int, shortest: int = 1) -> str | None:
-    if type(value) is not str:
+    # Only text no strip would change: pydantic trims Unicode White_Space, a
+    # subset of what str.strip removes, so such text reads the same to both.
+    if type(value) is not str or not shortest <= len(value) <= longest:
         return None
-    value = value.strip()
-    return value if shortest <= len(value) <= longest else None
+    if value and (value[0].isspace() or value[-1].isspace()):
+        return None
+    return value
 
 
 def _lean_millis(value: Any) -> float | None:
