@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ailogs.errors import PayloadTooLarge
+from ailogs.services import operation_records
 from ailogs.services.ingest import ingest_operations, prepare_operations
 from ailogs.services.operation_records import ATTRIBUTES_MAX_BYTES, parse_timestamp_ns
 from ailogs.store.enums import CostSource, OperationSource, OperationStatus
@@ -120,3 +121,28 @@ async def test_keys_may_only_write_their_workspaces() -> None:
     assert report.as_dict()["rejected"] == [
         {"index": 1, "reason": "workspace_id: not allowed for this key"}
     ]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"service": " api ", "trace_id": " t-1 "},
+        {"service": "api\x1f", "model": "gpt-4o\u00a0"},
+        {"duration_ms": 5, "ttft_ms": 2, "status": "Success", "http_status": 200},
+        {"status": "", "error_type": "rate_limit"},
+        {"input_tokens": 7.0, "output_tokens": "12"},
+        {"attributes": {" k ": 1, "k": " v "}, "region": "eu", "event": "ai.operation"},
+        {"operation_id": "op-1", "workspace_id": ""},
+        {"ts": "2025-11-20T10:00:00.5Z"},
+    ],
+)
+def test_well_formed_and_unusual_records_are_normalised_alike(fields: dict[str, object]) -> None:
+    """The lean path for well-formed records stores what pydantic's path would."""
+    raw = record(**fields)
+    strict = operation_records.OperationRecord.model_validate(raw)
+    expected = {
+        name: getattr(strict, name) for name in operation_records.OperationRecord.model_fields
+    }
+    fields_and_extras = operation_records._validated_fields(raw)
+    assert fields_and_extras == (expected, dict(strict.model_extra or {}))
