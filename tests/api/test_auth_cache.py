@@ -70,8 +70,11 @@ async def test_fifty_identical_concurrent_misses_make_one_loki_call(
 
     assert {r.status_code for r in responses} == {200}
     assert slow_loki.routes[0].call_count == 1
-    assert {r.json()["stats"]["cache"] for r in responses} == {"miss"}
-    assert len({r.text.replace('"miss"', "") for r in responses}) == 1
+    # Requests that reach the app after the one flight landed are (correct) hits.
+    statuses = [r.json()["stats"]["cache"] for r in responses]
+    assert set(statuses) <= {"miss", "hit"}
+    assert "miss" in statuses
+    assert len({r.text.replace('"miss"', "").replace('"hit"', "") for r in responses}) == 1
     again = await redis_door.client.get(QUERY, params=WINDOW)
     assert again.json()["stats"]["cache"] == "hit"
     assert redis_door.runtime.cache.backend == "redis"
