@@ -76,10 +76,15 @@ def shape_key(line: str) -> bytes:
     """
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
-    key = line.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
-    while b"00" in key:
-        key = key.replace(b"00", b"0")
-    return key
+    return fold_digits(line.encode("utf-8", "surrogatepass"))
+
+
+def fold_digits(data: bytes) -> bytes:
+    """`data` with every run of ASCII digits folded to one `0` (see `shape_key`)."""
+    data = data.translate(_ZERO_DIGITS)
+    while b"00" in data:
+        data = data.replace(b"00", b"0")
+    return data
 
 
 def tokenize(masked: str) -> list[str]:

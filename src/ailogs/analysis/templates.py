@@ -14,18 +14,30 @@ id in every run and process.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
 
-from ailogs.analysis.masking import PLACEHOLDER, mask_line, shape_key, tokenize
+from ailogs.analysis.masking import (
+    MAX_MINED_CHARS,
+    PLACEHOLDER,
+    fold_digits,
+    mask_line,
+    shape_key,
+    tokenize,
+)
 
 DEFAULT_SIMILARITY = 0.5
 DEFAULT_DEPTH = 1
 DEFAULT_MAX_CHILDREN = 100
-# Bound on the exact-match cache; when full it starts over, so memory stays
-# flat however many distinct shapes a stream carries.
-DEFAULT_CACHE_SIZE = 50_000
+# Slots of each exact-match cache (rounded up to a power of two). The caches
+# are direct-mapped tables of 64-bit hashes in flat arrays: no key objects are
+# kept, so 4096 slots cost 48 kB however many shapes a stream carries.
+DEFAULT_CACHE_SIZE = 4096
+# Lines handled per batch by `add_batch` callers such as `mine_templates`.
+BATCH_LINES = 64
 
 
 def template_id(template: str) -> str:
@@ -52,18 +64,38 @@ class Template:
 
 
 class _Cluster:
-    __slots__ = ("count", "match", "tokens")
+    __slots__ = ("count", "index", "match", "tokens")
 
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
+    def __init__(self, tokens: list[str], index: int) -> None:
+        # Interned, so the many clusters that share words share their strings.
+        self.tokens = [sys.intern(token) for token in tokens]
+        self.index = index
         self.count = 0
         self.match = _match_of(tokens)
 
 
-def _remember(cache: dict[Any, _Cluster], key: Any, cluster: _Cluster, limit: int) -> None:
-    if len(cache) >= limit:
-        cache.clear()
-    cache[key] = cluster
+class _HashCache:
+    """Direct-mapped table from a 64-bit hash to a cluster index; a clash evicts."""
+
+    __slots__ = ("hashes", "indexes", "mask")
+
+    def __init__(self, size: int) -> None:
+        slots = 1 << max(0, size - 1).bit_length()
+        self.mask = slots - 1
+        # Slot hashes start at a value Python's hash never returns (-1).
+        self.hashes = array("q", [-1]) * slots
+        self.indexes = array("I", [0]) * slots
+
+    def get(self, key: int) -> int:
+        """The cluster index stored for `key`, or -1."""
+        slot = key & self.mask
+        return self.indexes[slot] if self.hashes[slot] == key else -1
+
+    def put(self, key: int, index: int) -> None:
+        """Remember `index` for `key`, evicting whatever shared its slot."""
+        slot = key & self.mask
+        self.hashes[slot] = key
+        self.indexes[slot] = index
 
 
 def _match_of(tokens: list[str]) -> TemplateMatch:
@@ -92,31 +124,62 @@ class TemplateMiner:
         self._leaves: dict[tuple[str, ...], list[_Cluster]] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
         # Two exact-match caches in front of the tree: by shape key (no regex
-        # at all) and by masked text (no tree search).
-        self._by_shape: dict[bytes, _Cluster] = {}
-        self._by_masked: dict[str, _Cluster] = {}
+        # at all) and by masked text (no tree search). Both are keyed by hash
+        # only; a 64-bit clash between two live shapes is vanishingly rare.
+        self._by_shape = _HashCache(cache_size)
+        # Masked-text hits are rarer (the shape cache takes most), so a
+        # quarter of the slots does.
+        self._by_masked = _HashCache(max(1, cache_size // 4))
 
     def add(self, line: str) -> TemplateMatch:
         """Learn from one line; returns the template it belongs to now."""
-        return self._add(line).match
+        return self._add_shaped(line, hash(shape_key(line))).match
 
-    def _add(self, line: str) -> _Cluster:
-        key = shape_key(line)
-        cluster = self._by_shape.get(key)
-        if cluster is None:
+    def add_batch(self, lines: Sequence[str]) -> list[TemplateMatch]:
+        """Learn from many lines at once (faster than `add` per line); one match per line."""
+        return [cluster.match for cluster in self._add_batch(lines)]
+
+    def _add_batch(self, lines: Sequence[str]) -> list[_Cluster]:
+        keys = _batch_shape_keys(lines)
+        if keys is None:
+            return [self._add_shaped(line, hash(shape_key(line))) for line in lines]
+        clusters = self._clusters
+        cache = self._by_shape
+        hashes = cache.hashes
+        indexes = cache.indexes
+        mask = cache.mask
+        found: list[_Cluster] = []
+        append = found.append
+        for line, key in zip(lines, keys, strict=True):
+            digest = hash(key)
+            slot = digest & mask
+            if hashes[slot] == digest:
+                cluster = clusters[indexes[slot]]
+                cluster.count += 1
+            else:
+                cluster = self._add_shaped(line, digest)
+            append(cluster)
+        return found
+
+    def _add_shaped(self, line: str, digest: int) -> _Cluster:
+        index = self._by_shape.get(digest)
+        if index < 0:
             masked = mask_line(line)
-            cluster = self._by_masked.get(masked)
-            if cluster is None:
-                cluster = self._learn(tokenize(masked))
-                _remember(self._by_masked, masked, cluster, self.cache_size)
-            _remember(self._by_shape, key, cluster, self.cache_size)
+            masked_digest = hash(masked)
+            index = self._by_masked.get(masked_digest)
+            if index < 0:
+                index = self._learn(tokenize(masked))
+                self._by_masked.put(masked_digest, index)
+            self._by_shape.put(digest, index)
+        cluster = self._clusters[index]
         cluster.count += 1
         return cluster
 
     def match(self, line: str) -> TemplateMatch | None:
         """The template a line would join, without learning; None when none is similar."""
         masked = mask_line(line)
-        cluster = self._by_masked.get(masked)
+        index = self._by_masked.get(hash(masked))
+        cluster = None if index < 0 else self._clusters[index]
         if cluster is None:
             tokens = tokenize(masked)
             cluster = self._best(self._leaves.get(self._leaf_key(tokens, learn=False), []), tokens)
@@ -145,14 +208,14 @@ class TemplateMiner:
             key += (token,)
         return key
 
-    def _learn(self, tokens: list[str]) -> _Cluster:
+    def _learn(self, tokens: list[str]) -> int:
         leaf = self._leaves.setdefault(self._leaf_key(tokens, learn=True), [])
         cluster = self._best(leaf, tokens)
         if cluster is None:
-            cluster = _Cluster(tokens)
+            cluster = _Cluster(tokens, len(self._clusters))
             leaf.append(cluster)
             self._clusters.append(cluster)
-            return cluster
+            return cluster.index
         template = cluster.tokens
         if any(
             old != new and old != PLACEHOLDER for old, new in zip(template, tokens, strict=True)
@@ -162,7 +225,7 @@ class TemplateMiner:
                 for old, new in zip(template, tokens, strict=True)
             ]
             cluster.match = _match_of(cluster.tokens)
-        return cluster
+        return cluster.index
 
     def _best(self, leaf: list[_Cluster], tokens: list[str]) -> _Cluster | None:
         if not tokens:
@@ -187,6 +250,21 @@ class TemplateMiner:
         return best
 
 
+def _batch_shape_keys(lines: Sequence[str]) -> list[bytes] | None:
+    """`shape_key` of every line, folded in one pass over the joined batch.
+
+    None when the batch cannot be folded jointly (non-ASCII, embedded
+    newlines, over-long lines); callers then fall back to one line at a time.
+    """
+    if not lines:
+        return []
+    text = "\n".join(lines)
+    if not text.isascii() or max(map(len, lines)) > MAX_MINED_CHARS:
+        return None
+    keys = fold_digits(text.encode("ascii")).split(b"\n")
+    return keys if len(keys) == len(lines) else None
+
+
 def mine_templates(
     lines: Iterable[str], *, similarity: float = DEFAULT_SIMILARITY
 ) -> list[tuple[str, str]]:
@@ -198,5 +276,8 @@ def mine_templates(
     """
     miner = TemplateMiner(similarity=similarity)
     # A line's cluster object is stable; only its template text generalises.
-    clusters = [miner._add(line) for line in lines]
+    clusters: list[_Cluster] = []
+    source = iter(lines)
+    while batch := list(islice(source, BATCH_LINES)):
+        clusters += miner._add_batch(batch)
     return [(cluster.match.template_id, cluster.match.template) for cluster in clusters]
