@@ -14,6 +14,9 @@ from collections.abc import Callable
 
 from ailogs.services.stream_frames import CloseReason, DropSource, ServerFrame, encode
 
+_LOG_PREFIX = '{"type":"log","entries":['
+_LOG_SUFFIX = "]}"
+
 # Dropped lines are reported through this hook (metrics).
 DropObserver = Callable[[int], None]
 
@@ -115,7 +118,10 @@ class Outbox:
                 )
             )
             self._pending_dropped = 0
-        frames.extend(payload for payload, _ in self._logs)
+        if len(self._logs) == 1:
+            frames.append(self._logs[0][0])
+        elif self._logs:
+            frames.append(merge_log_frames([payload for payload, _ in self._logs]))
         self._logs.clear()
         self._log_lines = 0
         return frames
@@ -133,3 +139,14 @@ class Outbox:
         self.dropped_total += lines
         if self._on_drop is not None:
             self._on_drop(lines)
+
+
+def merge_log_frames(payloads: list[str]) -> str:
+    """One `log` frame carrying the entries of several, in order.
+
+    A writer that fell behind sends what queued up as one message: fewer, larger
+    sends let a busy server catch up instead of falling further behind.
+    """
+    start = len(_LOG_PREFIX)
+    end = -len(_LOG_SUFFIX)
+    return _LOG_PREFIX + ",".join(p[start:end] for p in payloads) + _LOG_SUFFIX

@@ -232,7 +232,8 @@ async def _write(
             return
         try:
             for frame in frames:
-                await asyncio.wait_for(websocket.send_text(frame), send_timeout_s)
+                async with asyncio.timeout(send_timeout_s):
+                    await websocket.send_text(frame)
         except TimeoutError:
             log.info("closing a stream whose client stopped reading")
             return
