@@ -37,7 +37,7 @@ DEFAULT_MAX_CHILDREN = 100
 # kept, so 4096 slots cost 48 kB however many shapes a stream carries.
 DEFAULT_CACHE_SIZE = 4096
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
-BATCH_LINES = 64
+BATCH_LINES = 32
 
 
 def template_id(template: str) -> str:
@@ -128,8 +128,8 @@ class TemplateMiner:
         # only; a 64-bit clash between two live shapes is vanishingly rare.
         self._by_shape = _HashCache(cache_size)
         # Masked-text hits are rarer (the shape cache takes most), so a
-        # quarter of the slots does.
-        self._by_masked = _HashCache(max(1, cache_size // 4))
+        # sixteenth of the slots does.
+        self._by_masked = _HashCache(max(1, cache_size // 16))
 
     def add(self, line: str) -> TemplateMatch:
         """Learn from one line; returns the template it belongs to now."""
