@@ -20,6 +20,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from tests.conftest import require_service
+
 REDIS_URL = os.environ.get("AILOGS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -38,9 +40,7 @@ def fast_failing_client(url: str) -> Redis:
 
 def redis_unavailable(reason: str) -> None:
     """Fail under CI (the server is part of the contract), else skip."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Redis is required under CI: {reason}")
-    pytest.skip(f"Redis not reachable: {reason}")
+    require_service(False, f"Redis ({reason})")
 
 
 async def delete_prefix(client: Redis, prefix: str) -> None:

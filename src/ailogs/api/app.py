@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -15,7 +14,7 @@ from ailogs.api.agent_wiring import install_agent
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
-from ailogs.api.protection import install_protection
+from ailogs.api.protection import build_cache, install_protection
 from ailogs.api.responses import JSONAnswer
 from ailogs.api.routes import (
     admin,
@@ -32,7 +31,6 @@ from ailogs.api.routes import export as export_route
 from ailogs.api.routes.mcp import install_mcp
 from ailogs.api.runtime import Runtime
 from ailogs.api.store_wiring import install_store, start_store
-from ailogs.cache.memory import InMemoryQueryCache
 from ailogs.jsonlog import configure_logging
 from ailogs.loki.client import LokiClient
 from ailogs.loki.resilience import CircuitBreaker
@@ -65,22 +63,12 @@ def build_runtime(
         observer=metrics.observe_loki,
     )
     library = default_pattern_library()
-    runtime = Runtime(
-        settings=settings,
-        metrics=metrics,
-        loki=loki,
-        cache=InMemoryQueryCache(),
-        library=library,
-    )
-
-    async def cache_health() -> dict[str, Any]:
-        return {"status": "up" if await runtime.cache.ping() else "down", "backend": "memory"}
-
-    runtime.health_checks["cache"] = cache_health
-    runtime.closers.append(runtime.cache.aclose)
+    cache, redis = build_cache(settings)
+    runtime = Runtime(settings=settings, metrics=metrics, loki=loki, cache=cache, library=library)
+    runtime.closers.append(cache.aclose)  # also closes the Redis pool the limiter shares
     runtime.closers.append(loki.aclose)
     install_store(runtime)
-    install_protection(runtime)
+    install_protection(runtime, redis=redis)
     install_agent(runtime)
     # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
     runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)

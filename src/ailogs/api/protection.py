@@ -45,9 +45,8 @@ _CACHE_COUNTERS = (
 )
 
 
-def install_protection(runtime: Runtime, *, database: Database | None = None) -> None:
-    """Replace the runtime's cache by the configured one and attach access control."""
-    settings = runtime.settings
+def build_cache(settings: Settings) -> tuple[QueryCache, Any | None]:
+    """The configured query cache, and the Redis client it uses (None: in-process)."""
     redis = (
         connect_redis(
             settings.redis.url,
@@ -58,21 +57,26 @@ def install_protection(runtime: Runtime, *, database: Database | None = None) ->
         if settings.redis.url
         else None
     )
-    cache: QueryCache
-    if redis is not None:
-        cache = RedisQueryCache(
-            redis,
-            key_prefix=settings.redis.key_prefix,
-            stale_grace_s=settings.cache.stale_grace_s,
-            compress_min_bytes=settings.cache.compress_min_bytes,
-        )
-    else:
-        cache = InMemoryQueryCache(
+    if redis is None:
+        memory = InMemoryQueryCache(
             max_entries=settings.cache.max_entries, stale_grace_s=settings.cache.stale_grace_s
         )
-    runtime.cache = cache
-    runtime.closers.append(cache.aclose)  # closes the one Redis pool the limiter shares
+        return memory, None
+    shared = RedisQueryCache(
+        redis,
+        key_prefix=settings.redis.key_prefix,
+        stale_grace_s=settings.cache.stale_grace_s,
+        compress_min_bytes=settings.cache.compress_min_bytes,
+    )
+    return shared, redis
 
+
+def install_protection(
+    runtime: Runtime, *, redis: Any | None, database: Database | None = None
+) -> None:
+    """Attach access control; `redis` is the cache's client, shared by the rate limiter."""
+    settings = runtime.settings
+    cache = runtime.cache
     database = database or runtime.database
     if database is None:  # an app built without the store wiring: keys still need a table
         database = Database(settings.database.url, schema=settings.database.schema_name)

@@ -102,6 +102,8 @@ class LokiClient:
                 f"{self._breaker.seconds_until_retry():.0f}s (circuit open)"
             )
         request_headers = self._headers(tenant, headers)
+        # Optional parameters arrive as None; Loki gets only the ones that are set.
+        params = {name: value for name, value in params.items() if value is not None}
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._attempts) | stop_after_delay(self._budget_s),
@@ -179,13 +181,14 @@ class LokiClient:
         tenant: str | None = None,
     ) -> bytes:
         """`/query_range` as Loki's JSON body, for hot paths that parse only what they keep."""
-        params: dict[str, Any] = {"query": query, "start": start_ns, "end": end_ns}
-        if limit is not None:
-            params["limit"] = limit
-        if direction is not None:
-            params["direction"] = direction.value
-        if step_s is not None:
-            params["step"] = step_s
+        params = {
+            "query": query,
+            "start": start_ns,
+            "end": end_ns,
+            "limit": limit,
+            "direction": direction.value if direction is not None else None,
+            "step": step_s,
+        }
         return await self._get(f"{API}/query_range", params, tenant=tenant, headers=CATEGORIZE)
 
     async def query(
@@ -197,9 +200,7 @@ class LokiClient:
         tenant: str | None = None,
     ) -> QueryResponse:
         """Run an instant metric query (`/query`)."""
-        params: dict[str, Any] = {"query": query, "time": time_ns}
-        if limit is not None:
-            params["limit"] = limit
+        params = {"query": query, "time": time_ns, "limit": limit}
         return parse_query_response(await self._get(f"{API}/query", params, tenant=tenant))
 
     async def labels(self, *, start_ns: int, end_ns: int, tenant: str | None = None) -> list[str]:
@@ -219,9 +220,7 @@ class LokiClient:
         """Values of one label in the window, optionally within a selector."""
         if not name.replace("_", "a").isalnum() or name[0].isdigit():
             raise ValueError(f"not a label name: {name!r}")
-        params: dict[str, Any] = {"start": start_ns, "end": end_ns}
-        if query is not None:
-            params["query"] = query
+        params = {"start": start_ns, "end": end_ns, "query": query}
         body = await self._get(f"{API}/label/{name}/values", params, tenant=tenant)
         return parse_string_list(body)
 
@@ -250,11 +249,13 @@ class LokiClient:
         tenant: str | None = None,
     ) -> QueryResponse:
         """Bytes per stream (or per label with `aggregate_by="labels"`) in the window."""
-        params: dict[str, Any] = {"query": query, "start": start_ns, "end": end_ns}
-        if limit is not None:
-            params["limit"] = limit
-        if aggregate_by is not None:
-            params["aggregateBy"] = aggregate_by
+        params = {
+            "query": query,
+            "start": start_ns,
+            "end": end_ns,
+            "limit": limit,
+            "aggregateBy": aggregate_by,
+        }
         return parse_query_response(await self._get(f"{API}/index/volume", params, tenant=tenant))
 
     async def patterns(
@@ -267,9 +268,7 @@ class LokiClient:
         tenant: str | None = None,
     ) -> list[dict[str, Any]]:
         """Loki's own detected patterns (needs the pattern ingester)."""
-        params: dict[str, Any] = {"query": query, "start": start_ns, "end": end_ns}
-        if step_s is not None:
-            params["step"] = step_s
+        params = {"query": query, "start": start_ns, "end": end_ns, "step": step_s}
         payload = load_json(await self._get(f"{API}/patterns", params, tenant=tenant))
         data = payload.get("data") if isinstance(payload, dict) else None
         return [dict(item) for item in data or []]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from ailogs.analysis.budget import fit_lists
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
-from ailogs.api.runtime import Runtime
-from ailogs.domain import Mode, QuerySpec
+from ailogs.domain import Mode, QuerySpec, TimeWindow
 from ailogs.services.analysis import analyze_window, correlate, pattern_catalogue
 from ailogs.services.request_spec import QueryParams, baseline_window, build_spec
 
@@ -25,52 +25,65 @@ BaselineStart = Annotated[str | None, Query(max_length=64, description="Explicit
 BaselineEnd = Annotated[str | None, Query(max_length=64, description="Explicit baseline end.")]
 
 
-def _spec(runtime: Runtime, params: QueryParams) -> QuerySpec:
-    # Analysis reads every line of the window; the mode only fixes validation rules.
-    return build_spec(params, Mode.ERRORS, runtime.spec_limits)
+@dataclass(frozen=True, slots=True)
+class AnalysisRequest:
+    """A validated analysis request: the window's spec, its baseline, the token budget."""
+
+    spec: QuerySpec
+    baseline: TimeWindow
+    max_tokens: int | None
 
 
-@router.get("/analyze", response_class=JSONAnswer)
-async def analyze(
+def analysis_request(
     runtime: RuntimeDep,
-    scope: ScopeDep,
     params: Annotated[QueryParams, Query()],
     baseline: BaselineShift = None,
     baseline_start: BaselineStart = None,
     baseline_end: BaselineEnd = None,
-) -> Response:
-    """Patterns, templates (new, known, spiking, vanished) and anomalies against a baseline."""
-    spec = _spec(runtime, params)
+) -> AnalysisRequest:
+    """Parse the common parameters and the baseline of /analyze and /correlate."""
+    # Analysis reads every line of the window; the mode only fixes validation rules.
+    spec = build_spec(params, Mode.ERRORS, runtime.spec_limits)
     window = baseline_window(spec.window, shift=baseline, start=baseline_start, end=baseline_end)
-    answer = await analyze_window(
-        spec, loki=runtime.loki, scope=scope, library=runtime.library, baseline=window
-    )
-    if params.max_tokens is not None:
+    return AnalysisRequest(spec, window, params.max_tokens)
+
+
+AnalysisDep = Annotated[AnalysisRequest, Depends(analysis_request)]
+
+
+def _fit(answer: dict[str, Any], request: AnalysisRequest, ranked: tuple[str, ...]) -> Response:
+    if request.max_tokens is not None:
         # The lists are ranked most important first: cut from their ends to fit.
-        answer = fit_lists(answer, params.max_tokens, ("templates", "patterns", "anomalies"))
+        answer = fit_lists(answer, request.max_tokens, ranked)
     return JSONAnswer(answer)
+
+
+@router.get("/analyze", response_class=JSONAnswer)
+async def analyze(runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep) -> Response:
+    """Patterns, templates (new, known, spiking, vanished) and anomalies against a baseline."""
+    answer = await analyze_window(
+        request.spec,
+        loki=runtime.loki,
+        scope=scope,
+        library=runtime.library,
+        baseline=request.baseline,
+    )
+    return _fit(answer, request, ("templates", "patterns", "anomalies"))
 
 
 @router.get("/correlate", response_class=JSONAnswer)
 async def correlate_services(
-    runtime: RuntimeDep,
-    scope: ScopeDep,
-    params: Annotated[QueryParams, Query()],
-    baseline: BaselineShift = None,
-    baseline_start: BaselineStart = None,
-    baseline_end: BaselineEnd = None,
+    runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep
 ) -> Response:
     """The service graph of one `correlation_id`, or of the whole window with ranked suspects."""
-    spec = _spec(runtime, params)
-    window = baseline_window(spec.window, shift=baseline, start=baseline_start, end=baseline_end)
     answer = await correlate(
-        spec, loki=runtime.loki, scope=scope, library=runtime.library, baseline=window
+        request.spec,
+        loki=runtime.loki,
+        scope=scope,
+        library=runtime.library,
+        baseline=request.baseline,
     )
-    if params.max_tokens is not None:
-        answer = fit_lists(
-            answer, params.max_tokens, ("suspects", "bottlenecks", "recommendations")
-        )
-    return JSONAnswer(answer)
+    return _fit(answer, request, ("suspects", "bottlenecks", "recommendations"))
 
 
 @router.get("/patterns", response_class=JSONAnswer)
