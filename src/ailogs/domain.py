@@ -184,16 +184,14 @@ class LogRecord:
         }
 
 
-_MESSAGE_KEYS = ("msg", "message")
-
-
 def parse_body(line: str) -> dict[str, Any] | None:
     """The JSON object of a line, or None when the line is not one."""
-    stripped = line.lstrip()
-    if not stripped.startswith("{"):
-        return None
+    if line[:1] != "{":
+        line = line.lstrip()
+        if line[:1] != "{":
+            return None
     try:
-        value = orjson.loads(stripped)
+        value = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
@@ -224,25 +222,22 @@ def make_record(
     """Build a LogRecord from what Loki returns: stream labels, metadata and the line."""
     if body is None:
         body = parse_body(line)
-    if metadata:
-        fields: dict[str, Any] = {**metadata, **body} if body is not None else dict(metadata)
+    if body is None:
+        fields: dict[str, Any] = dict(metadata) if metadata else {}
+        message: str | None = line
     else:
-        fields = body if body is not None else {}
+        fields = {**metadata, **body} if metadata else body
+        value = body.get("msg")
+        if value is None or value == "":
+            value = body.get("message")
+        message = value if value.__class__ is str else _text(value)
     service = labels.get("service_name") or _text(fields.get("service")) or "unknown"
     level_value = labels.get("level") or _text(fields.get("level"))
-    level = level_value.lower() if level_value else guess_level(line)
-    message = ""
-    if body is not None:
-        for key in _MESSAGE_KEYS:
-            text = _text(body.get(key))
-            if text:
-                message = text
-                break
     return LogRecord(
         timestamp_ns=timestamp_ns,
         line=line,
         service=service,
-        level=level,
+        level=level_value.lower() if level_value else guess_level(line),
         message=message or line,
         labels=labels,
         fields=fields,

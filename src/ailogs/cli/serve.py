@@ -19,6 +19,7 @@ def serve(
     import uvicorn
 
     from ailogs.api.app import create_app
+    from ailogs.collector import tune_for_service
 
     settings = settings_or_exit()
     update: dict[str, object] = {}
@@ -28,8 +29,10 @@ def serve(
         update["port"] = port
     settings = settings.model_copy(update=update)
     refuse_open_public_bind(settings)
+    app_ = create_app(settings)
+    tune_for_service()
     uvicorn.run(
-        create_app(settings),
+        app_,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-from collections.abc import Iterator
-from contextlib import aclosing, contextmanager
+from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
 
 from ailogs.analysis.correlation import correlate_request
 from ailogs.analysis.engine import analyze_records
 from ailogs.analysis.patterns import PatternLibrary
+from ailogs.collector import collector_paused
 from ailogs.domain import Direction, LogRecord, QuerySpec, TimeWindow
 from ailogs.errors import CorrelationNotFound
 from ailogs.logql import all_lines_query
@@ -21,24 +20,6 @@ from ailogs.services.pager import PageReader
 from ailogs.services.query import QueryScope
 
 DEFAULT_MAX_LINES = 100_000
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a window is read and analysed.
-
-    A window is ~100k records, each a handful of dicts and small objects, none in
-    a cycle: every full collection rescans them all for nothing, which cost about
-    as much as the analysis itself. Reference counting still frees them; the
-    collector resumes (if it was running) as soon as the answer is built.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 async def read_window(

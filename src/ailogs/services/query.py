@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from ailogs.analysis.redaction import Redactor
 from ailogs.cache.base import QueryCache
 from ailogs.cache.keys import IMMUTABLE_TTL_S, LIVE_TTL_S, answer_key, answer_ttl_s
 from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec
@@ -62,12 +63,14 @@ async def run_query(
     scope: QueryScope,
     patterns: PatternSource | None = None,
     detect: PatternDetector | None = None,
+    redactor: Redactor | None = None,
     now_ns: int | None = None,
 ) -> dict[str, Any]:
     """Answer a mode-based query in DESIGN.md §4's `/query` shape.
 
-    A fresh cached answer is returned as a hit; when Loki fails and a stale one
-    exists, it is returned marked `stale`.
+    Lines are redacted before anything else sees them, so neither the answer nor
+    the cache ever holds a masked secret. A fresh cached answer is returned as a
+    hit; when Loki fails and a stale one exists, it is returned marked `stale`.
     """
     plan = plan_for(spec, patterns)
     key = answer_key(
@@ -77,13 +80,17 @@ async def run_query(
         end_ns=spec.window.end_ns,
         limit=spec.limit,
         direction=spec.direction.value,
+        # Answers redacted under another configuration must not be served.
+        kind="query:" + ",".join(redactor.classes if redactor is not None else ()),
     )
     cached = await cache.get(key)
     if cached is not None and not cached.stale:
         return _with_cache_status(cached.payload, CacheStatus.HIT)
 
     async def load() -> dict[str, Any]:
-        answer = await _ask_loki(spec, plan, loki=loki, scope=scope, detect=detect)
+        answer = await _ask_loki(
+            spec, plan, loki=loki, scope=scope, detect=detect, redactor=redactor
+        )
         now = now_ns if now_ns is not None else time.time_ns()
         ttl_s = answer_ttl_s(
             spec.window.end_ns,
@@ -120,6 +127,7 @@ async def _ask_loki(
     loki: LokiClient,
     scope: QueryScope,
     detect: PatternDetector | None,
+    redactor: Redactor | None,
 ) -> dict[str, Any]:
     # Ask for one line more than the caller wants, so "truncated" is known, not guessed.
     fetch = min(spec.limit + 1, scope.loki_max_entries)
@@ -142,6 +150,8 @@ async def _ask_loki(
     records = sort_records(logs.records, spec.direction)
     truncated = len(records) > spec.limit or len(records) >= scope.loki_max_entries
     records = records[: spec.limit]
+    if redactor is not None:
+        records = redactor.redact_records(records)
     bytes_processed = logs.stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
     answer: dict[str, Any] = {
         "mode": spec.mode.value,

@@ -41,7 +41,13 @@ async def query_with_cursor(
                              redactor=redactor, codec=codec)  # fmt: skip
         return answer
     answer = await run_query(
-        spec, loki=loki, cache=cache, scope=scope, patterns=patterns, detect=detect
+        spec,
+        loki=loki,
+        cache=cache,
+        scope=scope,
+        patterns=patterns,
+        detect=detect,
+        redactor=redactor,
     )
     entries: list[dict[str, Any]] = answer["entries"]
     answer["next_cursor"] = None
@@ -60,7 +66,6 @@ async def query_with_cursor(
             answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
                                  redactor=redactor, codec=codec, base=answer)  # fmt: skip
             return answer
-    answer["entries"] = redactor.redact_entries(answer["entries"])
     return answer
 
 
@@ -101,7 +106,9 @@ async def _page(
         async for batch in batches:
             for record in batch:
                 if record.timestamp_ns == boundary:
-                    if exclude and entry_identity(record.to_entry()) in exclude:
+                    # The first page named its lines as it returned them: redacted.
+                    shown = redactor.redact_record(record)
+                    if exclude and entry_identity(shown.to_entry()) in exclude:
                         continue
                     if to_skip:
                         to_skip -= 1
