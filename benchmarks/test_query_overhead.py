@@ -18,6 +18,7 @@ import orjson
 import respx
 
 from ailogs.api.app import create_app
+from ailogs.collector import tune_for_service
 from ailogs.settings import LokiSettings, Settings
 
 LOKI = "http://loki.bench:3100"
@@ -80,6 +81,7 @@ async def test_query_overhead_for_5000_entries() -> None:
     raw_samples: list[float] = []
     api_samples: list[float] = []
     async with app.router.lifespan_context(app):
+        tune_for_service()  # as `ailogs serve` does once the app is built
         with respx.mock(base_url=LOKI, assert_all_called=False) as loki:
             loki.get("/loki/api/v1/query_range").mock(
                 return_value=httpx.Response(

@@ -14,5 +14,13 @@ class JSONAnswer(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        """Serialize the content."""
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
+        """Serialize the content.
+
+        Answers are plain JSON types almost always; the lenient options (non-str
+        keys, `str()` of unknown objects) make orjson markedly slower on large
+        answers, so they are only the fallback.
+        """
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS, default=str)
