@@ -16,6 +16,7 @@ phase-2 p99 within 20% of phase 1, server RSS bounded.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -24,8 +25,10 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -42,101 +45,260 @@ WORKERS = int(os.environ.get("BENCH_STREAM_WORKERS", "2"))
 FRAME_MS = 50
 LABELS = {"service_name": "bench", "level": "info", "job": "app", "env": "dev"}
 BUCKET_MS = 1
-LOG_PREFIX = '{"type":"log"'
-SEQ_KEY = '"seq":'
-SEQ = re.compile(r'"seq":(\d+)')
-SENT = re.compile(r'"sent":([0-9.]+)')
+LOG_PREFIX = b'{"type":"log"'
+SEQ_KEY = b'"seq":'
+SEQ = re.compile(rb'"seq":(\d+)')
+SENT = re.compile(rb'"sent":([0-9.]+)')
+SUBSCRIBE = b'{"type":"subscribe","filter":{"services":["bench"]}}'
 
 
 # --- worker: subscribers in one process --------------------------------------------
+#
+# A lean RFC 6455 client (asyncio Protocol): the receive time of a frame is taken
+# when its bytes reach the process (`data_received`), and identical frames sent
+# to the worker's many subscribers are scanned once. So the latency measured is
+# the server's, not that of 250 Python clients sharing two cores with it.
 
 
-async def _subscriber(
-    url: str,
-    expected: int,
-    stalled: bool,
-    ready: asyncio.Event,
-    readers_done: asyncio.Event,
-    deadline: float,
-) -> dict[str, Any]:
-    from websockets.asyncio.client import connect
+@dataclass
+class _Tally:
+    """What one reading subscriber saw."""
 
-    histogram: dict[int, int] = {}
-    seen = 0
-    duplicates = 0
-    dropped = 0
-    last = -1
-    max_queue = 1 if stalled else 64
-    async with connect(url, max_size=None, max_queue=max_queue, compression=None) as ws:
-        await ws.send('{"type":"subscribe","filter":{"services":["bench"]}}')
-        while True:
-            frame = orjson.loads(await ws.recv())
-            if frame["type"] == "subscribed":
+    seen: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    last: int = -1
+    histogram: dict[int, int] = field(default_factory=dict)
+
+
+class _FrameScans:
+    """Per (first seq, last seq, size) of a log frame: its line count and send times.
+
+    Every subscriber of a worker receives the same frames; scanning each once keeps
+    the client's cost per frame to a dictionary lookup.
+    """
+
+    def __init__(self) -> None:
+        self._scans: dict[tuple[int, int, int], tuple[int, tuple[tuple[float, int], ...]]] = {}
+
+    def scan(self, payload: bytes) -> tuple[int, int, int, tuple[tuple[float, int], ...]]:
+        first_match = SEQ.search(payload)
+        last_match = SEQ.search(payload, payload.rindex(SEQ_KEY))
+        if first_match is None or last_match is None:
+            raise ValueError("a log frame without seq")
+        first, final = int(first_match.group(1)), int(last_match.group(1))
+        key = (first, final, len(payload))
+        known = self._scans.get(key)
+        if known is None:
+            sends = tuple((float(s), n) for s, n in Counter(SENT.findall(payload)).items())
+            known = (payload.count(SEQ_KEY), sends)
+            if len(self._scans) > 100_000:
+                self._scans.clear()
+            self._scans[key] = known
+        return first, final, known[0], known[1]
+
+
+def _masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A client frame (clients must mask, RFC 6455 §5.3)."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        header = bytes([0x80 | opcode, 0x80 | length])
+    elif length < 1 << 16:
+        header = bytes([0x80 | opcode, 0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        header = bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8, "big")
+    body = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+    return header + mask + body
+
+
+class _Subscriber(asyncio.Protocol):
+    """One WebSocket subscriber: subscribes, then tallies (or, if stalled, never reads)."""
+
+    def __init__(
+        self, path: str, host: str, expected: int, stalled: bool, scans: _FrameScans
+    ) -> None:
+        self._path = path
+        self._host = host
+        self._expected = expected
+        self.stalled = stalled
+        self._scans = scans
+        self._buffer = bytearray()
+        self._upgraded = False
+        self._fragments: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+        self.tally = _Tally()
+        loop = asyncio.get_running_loop()
+        self.subscribed: asyncio.Future[None] = loop.create_future()
+        self.finished: asyncio.Future[None] = loop.create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = transport  # type: ignore[assignment]
+        assert self.transport is not None
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write(
+            f"GET {self._path} HTTP/1.1\r\nHost: {self._host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for future in (self.subscribed, self.finished):
+            if not future.done():
+                future.set_exception(ConnectionError(f"connection lost: {exc!r}"))
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buffer = self._buffer
+        buffer += data
+        if not self._upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self.subscribed.set_exception(ConnectionError(bytes(buffer[:200]).decode()))
+                return
+            del buffer[: end + 4]
+            self._upgraded = True
+            assert self.transport is not None
+            self.transport.write(_masked_frame(0x1, SUBSCRIBE))
+        offset = 0
+        size = len(buffer)
+        while size - offset >= 2:
+            opcode = buffer[offset] & 0x0F
+            fin = buffer[offset] & 0x80
+            length = buffer[offset + 1] & 0x7F
+            start = offset + 2
+            if length == 126:
+                if size - offset < 4:
+                    break
+                length = int.from_bytes(buffer[start : start + 2], "big")
+                start += 2
+            elif length == 127:
+                if size - offset < 10:
+                    break
+                length = int.from_bytes(buffer[start : start + 8], "big")
+                start += 8
+            if size < start + length:
                 break
-        ready.set()
-        if stalled:
-            # Never reads: the library stops reading the socket once one frame is queued.
-            await asyncio.wait_for(readers_done.wait(), max(0.1, deadline - time.time()))
-            return {"stalled": True}
-        while last < expected - 1 and time.time() < deadline:
-            try:
-                async with asyncio.timeout(max(0.1, deadline - time.time())):
-                    raw = await ws.recv()
-            except TimeoutError:
-                break
-            now = time.time()
-            if not raw.startswith(LOG_PREFIX):
-                frame = orjson.loads(raw)
-                if frame["type"] == "dropped":
-                    dropped += frame["count"]
-                continue
-            # Scan instead of parsing: 500 subscribers x 1,000 lines/s must not starve
-            # the client processes (they share the machine with the server).
-            count = raw.count(SEQ_KEY)
-            first = int(SEQ.search(raw).group(1))  # type: ignore[union-attr]
-            final = int(SEQ.search(raw, raw.rindex(SEQ_KEY)).group(1))  # type: ignore[union-attr]
-            if first == last + 1 and final - first + 1 == count:
-                last = final
-                seen += count
-                for sent, lines in Counter(SENT.findall(raw)).items():
-                    bucket = int((now - float(sent)) * 1000 / BUCKET_MS)
-                    histogram[bucket] = histogram.get(bucket, 0) + lines
-                continue
-            for entry in orjson.loads(raw)["entries"]:
+            payload = bytes(buffer[start : start + length])
+            offset = start + length
+            self._frame(opcode, fin, payload, now)
+        if offset:
+            del buffer[:offset]
+
+    def _frame(self, opcode: int, fin: int, payload: bytes, now: float) -> None:
+        if opcode == 0x9:
+            assert self.transport is not None
+            self.transport.write(_masked_frame(0xA, payload))
+            return
+        if opcode == 0x8:
+            assert self.transport is not None
+            self.transport.close()
+            return
+        if opcode not in (0x0, 0x1):
+            return
+        if not fin:
+            self._fragments.append(payload)
+            return
+        if self._fragments:
+            payload = b"".join([*self._fragments, payload])
+            self._fragments = []
+        self._message(payload, now)
+
+    def _message(self, payload: bytes, now: float) -> None:
+        if not self.subscribed.done():
+            if orjson.loads(payload)["type"] == "subscribed":
+                self.subscribed.set_result(None)
+                if self.stalled:
+                    # Never reads again: the server's sends back up into its buffers.
+                    assert self.transport is not None
+                    self.transport.pause_reading()
+            return
+        tally = self.tally
+        if not payload.startswith(LOG_PREFIX):
+            frame = orjson.loads(payload)
+            if frame["type"] == "dropped":
+                tally.dropped += frame["count"]
+            return
+        first, final, count, sends = self._scans.scan(payload)
+        histogram = tally.histogram
+        if first == tally.last + 1 and final - first + 1 == count:
+            tally.last = final
+            tally.seen += count
+            for sent, lines in sends:
+                bucket = int((now - sent) * 1000 / BUCKET_MS)
+                histogram[bucket] = histogram.get(bucket, 0) + lines
+        else:
+            for entry in orjson.loads(payload)["entries"]:
                 fields = entry["fields"]
                 seq = fields["seq"]
-                if seq <= last:
-                    duplicates += 1
+                if seq <= tally.last:
+                    tally.duplicates += 1
                     continue
-                last = seq
-                seen += 1
+                tally.last = seq
+                tally.seen += 1
                 bucket = int((now - fields["sent"]) * 1000 / BUCKET_MS)
                 histogram[bucket] = histogram.get(bucket, 0) + 1
-    return {"seen": seen, "dup": duplicates, "dropped": dropped, "hist": histogram}
+        if tally.last >= self._expected - 1 and not self.finished.done():
+            self.finished.set_result(None)
 
 
 async def _worker(url: str, readers: int, stalled: int, expected: int, budget_s: float) -> None:
-    deadline = time.time() + budget_s
-    events = [asyncio.Event() for _ in range(readers + stalled)]
-    readers_done = asyncio.Event()
-    tasks = [
-        asyncio.create_task(
-            _subscriber(url, expected, i >= readers, events[i], readers_done, deadline)
-        )
-        for i in range(readers + stalled)
-    ]
-    waiting = [asyncio.create_task(e.wait()) for e in events]
-    # A subscriber that failed before `subscribed` never sets its event: do not hang on it.
-    await asyncio.wait(waiting, timeout=60)
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    scans = _FrameScans()
+    subscribers: list[_Subscriber] = []
+    errors: list[str] = []
+    for index in range(readers + stalled):
+        try:
+            _, subscriber = await loop.create_connection(
+                partial(_Subscriber, parts.path, parts.netloc, expected, index >= readers, scans),
+                host,
+                port,
+            )
+            subscribers.append(subscriber)
+        except OSError as exc:
+            errors.append(repr(exc))
+    # A subscriber that failed before `subscribed` must not hang the run.
+    await asyncio.wait([s.subscribed for s in subscribers], timeout=60)
     print("READY", flush=True)
-    results = await asyncio.gather(*tasks[:readers], return_exceptions=True)
-    readers_done.set()
-    results += await asyncio.gather(*tasks[readers:], return_exceptions=True)
-    summary = [r if isinstance(r, dict) else {"error": repr(r)} for r in results]
+    reading = [s for s in subscribers if not s.stalled]
+    await asyncio.wait([s.finished for s in reading], timeout=budget_s)
+    summary: list[dict[str, Any]] = [{"error": e} for e in errors]
+    for subscriber in subscribers:
+        watched = [subscriber.subscribed]
+        if not subscriber.stalled:
+            watched.append(subscriber.finished)
+        for future in watched:
+            if future.done() and future.exception() is not None:
+                summary.append({"error": repr(future.exception())})
+                break
+        else:
+            if subscriber.stalled:
+                summary.append({"stalled": True})
+            else:
+                t = subscriber.tally
+                summary.append(
+                    {"seen": t.seen, "dup": t.duplicates, "dropped": t.dropped, "hist": t.histogram}
+                )
+        if subscriber.transport is not None:
+            subscriber.transport.abort()
     print(json.dumps(summary), flush=True)
 
 
 # --- orchestration -------------------------------------------------------------------
+
+# The server under test, as `ailogs serve` runs it (uvicorn's defaults).
+SERVER_CODE = """
+import uvicorn
+from ailogs.api.app import create_app
+from ailogs.settings import load_settings
+uvicorn.run(create_app(load_settings(), configure_logs=False), host="127.0.0.1", port={port},
+            log_level="warning")
+"""
 
 
 def _free_port() -> int:
@@ -233,11 +395,7 @@ async def run_phase(stalled: int) -> PhaseResult:
         server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "import uvicorn\n"
-            "from ailogs.api.app import create_app\n"
-            "from ailogs.settings import load_settings\n"
-            "uvicorn.run(create_app(load_settings(), configure_logs=False), host='127.0.0.1',"
-            f" port={port}, log_level='warning')\n",
+            SERVER_CODE.format(port=port),
             env=env,
             cwd=str(ROOT),
         )
@@ -366,6 +524,12 @@ def test_stream_bars() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         url, readers, stalled_n, expected, budget = sys.argv[2:7]
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            uvloop.install()
         asyncio.run(_worker(url, int(readers), int(stalled_n), int(expected), float(budget)))
     else:
         test_stream_bars()

@@ -198,6 +198,8 @@ class StreamSettings(BaseSettings):
     metrics_interval_s: float = Field(default=10.0, gt=0)
     # A send blocked this long means the client is gone: the connection is closed.
     send_timeout_s: float = Field(default=30.0, gt=0)
+    # Log frames go to a subscriber at most this often; lines queued meanwhile share one.
+    flush_interval_s: float = Field(default=0.1, ge=0, le=5)
     heartbeat_s: float = Field(default=20.0, gt=0)
     tail_delay_for_s: int = Field(default=0, ge=0, le=5)
     tail_backoff_max_s: float = Field(default=30.0, gt=0)

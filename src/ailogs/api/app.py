@@ -69,9 +69,12 @@ def build_runtime(
     runtime.closers.append(loki.aclose)
     install_store(runtime)
     install_protection(runtime, redis=redis)
-    install_agent(runtime)
+    agent = install_agent(runtime)
     # Closed first (closers run in reverse): subscribers get a closing frame, tails end.
-    runtime.stream_hub = stream.build_stream_hub(settings, library, metrics)
+    # Tailed lines are masked like every other answer (AILOGS_AGENT_REDACT).
+    runtime.stream_hub = stream.build_stream_hub(
+        settings, library, metrics, agent.redactor.redact_records
+    )
     runtime.closers.append(runtime.stream_hub.aclose)
     return runtime
 

@@ -6,6 +6,9 @@ does, and closes when its last subscriber leaves. Each line is matched against
 the pattern library once per upstream and encoded once; subscribers with equal
 filters share the same encoded frame. The fan-out only appends to bounded
 outboxes, so a slow or dead client never delays another.
+
+Every batch is redacted once, before anything is matched, counted or encoded,
+so no subscriber (nor an alert's example line) ever sees a masked secret.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ailogs.domain import LogRecord
 from ailogs.errors import AilogsError, ErrorCode, StreamLimitExceeded
 from ailogs.logql import selector_for
 from ailogs.loki.tail import TailBatch, TailEvent, TailNotice, TailState
@@ -42,6 +46,10 @@ class TailSource(Protocol):
 
 # Called with (lines dropped, why) so the app can count them.
 DropHook = Callable[[int, DropSource], None]
+# Masks secrets in a batch of records (`analysis.redaction.Redactor.redact_records`).
+BatchRedactor = Callable[[Sequence[LogRecord]], list[LogRecord]]
+
+HEARTBEAT = encode(ServerFrame.PONG, heartbeat=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,12 @@ class HubLimits:
     alert_interval_s: float = 5.0
     metrics_interval_s: float = 10.0
     tick_s: float = 0.5
+    # A writer sends log frames at most this often (0: as soon as they arrive).
+    flush_interval_s: float = 0.0
+    # Sessions opened with heartbeats get a `pong` after this long without a frame.
+    heartbeat_s: float = 20.0
+    # A send blocked this long means the client is gone: the session is aborted.
+    send_timeout_s: float = 30.0
     filter: FilterLimits = field(default_factory=FilterLimits)
 
 
@@ -68,6 +82,7 @@ class StreamSession:
         tenant: str | None,
         outbox: Outbox,
         alert_interval_s: float,
+        heartbeat: bool = False,
     ) -> None:
         self.id = session_id
         self.client_key = client_key
@@ -76,6 +91,9 @@ class StreamSession:
         self.filter: CompiledFilter | None = None
         self.upstream: Upstream | None = None
         self.alerts = AlertAggregator(alert_interval_s)
+        self.heartbeat = heartbeat
+        # Set by the transport: ends the connection when its writer is stuck in a send.
+        self.on_send_stalled: Callable[[], object] | None = None
 
     def send(self, kind: ServerFrame, **fields: Any) -> None:
         """Queue a control frame for this session."""
@@ -99,10 +117,12 @@ class StreamHub:
         patterns: PatternMatcher | None,
         limits: HubLimits | None = None,
         on_drop: DropHook | None = None,
+        redact: BatchRedactor | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._patterns = patterns
+        self._redact = redact
         self.limits = limits or HubLimits()
         self._on_drop = on_drop
         self._clock = clock
@@ -137,8 +157,13 @@ class StreamHub:
 
     # --- sessions ----------------------------------------------------------------
 
-    def open_session(self, *, client_key: str, tenant: str | None) -> StreamSession:
-        """Admit a new connection, or raise StreamLimitExceeded."""
+    def open_session(
+        self, *, client_key: str, tenant: str | None, heartbeat: bool = False
+    ) -> StreamSession:
+        """Admit a new connection, or raise StreamLimitExceeded.
+
+        With `heartbeat`, the ticker sends a `pong` after `heartbeat_s` without a frame.
+        """
         if self._closing:
             raise StreamLimitExceeded("the server is shutting down", remediation="Reconnect later.")
         limits = self.limits
@@ -149,9 +174,14 @@ class StreamHub:
                 f"at most {limits.max_sessions_per_client} streams per client",
                 remediation="Close streams you no longer read, or share one with update_filter.",
             )
-        outbox = Outbox(max_log_lines=limits.queue_max_lines, on_drop=self._slow_drop)
+        outbox = Outbox(
+            max_log_lines=limits.queue_max_lines,
+            on_drop=self._slow_drop,
+            min_flush_interval_s=limits.flush_interval_s,
+            clock=self._clock,
+        )
         session = StreamSession(
-            next(self._ids), client_key, tenant, outbox, limits.alert_interval_s
+            next(self._ids), client_key, tenant, outbox, limits.alert_interval_s, heartbeat
         )
         self._sessions[session.id] = session
         self._per_client[client_key] += 1
@@ -271,7 +301,9 @@ class StreamHub:
 
     def _dispatch(self, upstream: Upstream, batch: TailBatch) -> None:
         """Fan one batch out. Runs synchronously: it never awaits a subscriber."""
-        records = batch.records
+        records: Sequence[LogRecord] = batch.records
+        if records and self._redact is not None:
+            records = self._redact(records)
         matches: list[tuple[str, ...]] = []
         if records:
             upstream.count(records)
@@ -348,9 +380,17 @@ class StreamHub:
                 log.exception("stream hub tick failed")
 
     def tick(self) -> None:
-        """Send due alert summaries and, every metrics interval, rate frames."""
+        """Send due alerts and heartbeats, abort stuck sends; every metrics interval, rates."""
         now = self._clock()
-        for session in self._sessions.values():
+        limits = self.limits
+        for session in list(self._sessions.values()):
+            outbox = session.outbox
+            if outbox.send_stalled(now, limits.send_timeout_s):
+                if session.on_send_stalled is not None:
+                    session.on_send_stalled()
+                continue
+            if session.heartbeat and outbox.idle(now, limits.heartbeat_s):
+                outbox.put_control(ServerFrame.PONG, HEARTBEAT)
             for due in session.alerts.due(now):
                 session.outbox.put_control(
                     ServerFrame.ALERT, alert_frame(due, self._pattern(due.pattern_id))

@@ -4,11 +4,17 @@ Two lanes: control frames (alerts, metrics, errors, pongs) and log frames. When
 the log lane holds more than its line budget the oldest log frames are dropped
 and counted; the writer then sends a `dropped` frame before the next logs.
 Alerts live in the control lane, so logs are always dropped first.
+
+Log frames are paced: a writer flushes at most once per `min_flush_interval_s`,
+taking everything that queued meanwhile as one frame. At high rates that turns
+many small sends per subscriber into few larger ones (the send is what costs,
+per subscriber); a lone line after a quiet spell still goes out at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -30,8 +36,15 @@ class Outbox:
         max_log_lines: int,
         max_control_frames: int = 256,
         on_drop: DropObserver | None = None,
+        min_flush_interval_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_log_lines = max_log_lines
+        self._min_flush_interval_s = min_flush_interval_s
+        self._clock = clock
+        # When frames were last taken, and since when the writer has been sending them.
+        self.flushed_at = clock()
+        self.sending_since: float | None = None
         self._max_control = max_control_frames
         self._logs: deque[tuple[str, int]] = deque()
         self._log_lines = 0
@@ -97,14 +110,38 @@ class Outbox:
     async def take(self) -> list[str]:
         """Wait for frames and return all queued ones, control first.
 
-        Returns an empty list only when the session is closed and drained.
+        Log frames wait out the pacing interval (control frames do not). Returns
+        an empty list only when the session is closed and drained. The caller
+        calls `sent()` once it has written them.
         """
         while True:
+            if self._logs and not self._control and not self.closed:
+                wait = self.flushed_at + self._min_flush_interval_s - self._clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             frames = self._drain()
             if frames or self.closed:
+                self.flushed_at = self.sending_since = self._clock()
                 return frames
             self._ready.clear()
             await self._ready.wait()
+
+    def sent(self) -> None:
+        """The writer finished sending what `take` returned."""
+        self.sending_since = None
+
+    def send_stalled(self, now: float, limit_s: float) -> bool:
+        """True when one send has been blocked past `limit_s`: the client stopped reading."""
+        return self.sending_since is not None and now - self.sending_since > limit_s
+
+    def idle(self, now: float, quiet_s: float) -> bool:
+        """True when nothing was flushed for `quiet_s` and nothing waits."""
+        return (
+            now - self.flushed_at >= quiet_s
+            and self.sending_since is None
+            and not self._logs
+            and not self._control
+        )
 
     def _drain(self) -> list[str]:
         frames = [payload for _, payload in self._control]

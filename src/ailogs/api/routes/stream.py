@@ -33,23 +33,27 @@ from ailogs.services.stream_frames import (
     CloseCode,
     DropSource,
     ServerFrame,
-    encode,
     error_frame,
 )
-from ailogs.services.stream_hub import HubLimits, StreamHub, StreamSession
+from ailogs.services.stream_hub import BatchRedactor, HubLimits, StreamHub, StreamSession
 from ailogs.settings import Settings
 
 log = logging.getLogger("ailogs.api.stream")
 router = APIRouter(tags=["stream"])
 
-_HEARTBEAT = encode(ServerFrame.PONG, heartbeat=True)
 _FRAME_TYPES = ", ".join(kind.value for kind in ClientFrame)
 
 
 def build_stream_hub(
-    settings: Settings, patterns: PatternMatcher | None, metrics: ServiceMetrics
+    settings: Settings,
+    patterns: PatternMatcher | None,
+    metrics: ServiceMetrics,
+    redact: BatchRedactor | None = None,
 ) -> StreamHub:
-    """The process's stream hub, tailing the configured Loki; gauges read it live."""
+    """The process's stream hub, tailing the configured Loki; gauges read it live.
+
+    `redact` masks every tailed batch once, before subscribers or alerts see it.
+    """
     stream = settings.stream
     source = LokiTail(
         settings.loki.url,
@@ -65,6 +69,9 @@ def build_stream_hub(
         queue_max_lines=stream.queue_max_lines,
         alert_interval_s=stream.alert_interval_s,
         metrics_interval_s=stream.metrics_interval_s,
+        flush_interval_s=stream.flush_interval_s,
+        heartbeat_s=stream.heartbeat_s,
+        send_timeout_s=stream.send_timeout_s,
         filter=FilterLimits(
             max_services=stream.max_filter_services,
             max_patterns=stream.max_filter_patterns,
@@ -75,7 +82,9 @@ def build_stream_hub(
     def count_drop(lines: int, source: DropSource) -> None:
         metrics.stream_dropped.labels(source.value).inc(lines)
 
-    hub = StreamHub(source=source, patterns=patterns, limits=limits, on_drop=count_drop)
+    hub = StreamHub(
+        source=source, patterns=patterns, limits=limits, on_drop=count_drop, redact=redact
+    )
     metrics.stream_subscribers.set_function(lambda: hub.session_count)
     metrics.stream_upstreams.set_function(lambda: hub.upstream_count)
     return hub
@@ -128,16 +137,18 @@ async def stream_socket(websocket: WebSocket) -> None:
     client = websocket.client.host if websocket.client else "unknown"
     try:
         caller = await identify(runtime, websocket.headers, client, websocket.url.path)
-        session = hub.open_session(client_key=caller.client_key, tenant=caller.tenant)
+        session = hub.open_session(
+            client_key=caller.client_key, tenant=caller.tenant, heartbeat=True
+        )
     except AilogsError as exc:
         await websocket.send_text(error_frame(exc.code.value, exc.message, exc.how_to_fix))
         await websocket.close(code=CloseCode.POLICY_VIOLATION)
         return
     settings = runtime.settings.stream
     reader = asyncio.create_task(_read(websocket, hub, session, caller, settings.max_frame_bytes))
-    writer = asyncio.create_task(
-        _write(websocket, session, settings.send_timeout_s, settings.heartbeat_s)
-    )
+    writer = asyncio.create_task(_write(websocket, session))
+    # The hub's ticker aborts a writer stuck in one send past `send_timeout_s`.
+    session.on_send_stalled = writer.cancel
     try:
         done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         close_code = reader.result() if reader in done and not reader.exception() else None
@@ -215,28 +226,23 @@ def _apply(hub: StreamHub, session: StreamSession, caller: Caller, data: str | b
         hub.update_filter(session, raw_filter)
 
 
-async def _write(
-    websocket: WebSocket, session: StreamSession, send_timeout_s: float, heartbeat_s: float
-) -> None:
-    """Drain the outbox to the socket; a send stuck past the timeout ends the session."""
+async def _write(websocket: WebSocket, session: StreamSession) -> None:
+    """Drain the outbox to the socket until the session closes.
+
+    No timer per send: heartbeats and stuck-send aborts come from the hub's
+    ticker, which keeps a wake-up of 500 writers to a few microseconds each.
+    """
     outbox = session.outbox
     while True:
-        try:
-            frames = await asyncio.wait_for(outbox.take(), heartbeat_s)
-        except TimeoutError:
-            frames = [_HEARTBEAT]
+        frames = await outbox.take()
         if not frames:
             code = CLOSE_CODES.get(outbox.close_reason) if outbox.close_reason else None
             if websocket.application_state is WebSocketState.CONNECTED:
                 await websocket.close(code=code or CloseCode.NORMAL)
             return
-        try:
-            for frame in frames:
-                async with asyncio.timeout(send_timeout_s):
-                    await websocket.send_text(frame)
-        except TimeoutError:
-            log.info("closing a stream whose client stopped reading")
-            return
+        for frame in frames:
+            await websocket.send_text(frame)
+        outbox.sent()
 
 
 @router.get("/stream/sse")
