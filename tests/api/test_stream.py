@@ -228,3 +228,80 @@ async def test_stream_gauges_are_exported(served: Served) -> None:
     assert "ailogs_stream_subscribers 1.0" in text
     assert "ailogs_stream_upstreams 1.0" in text
     assert "ailogs_stream_dropped_total" in text or "ailogs_stream_dropped" in text
+
+
+# A tailed line carrying three kinds of secret, in the message and in a field.
+SECRET_KEY = "sk-proj-AbCdEf0123456789XyZwvu"
+SECRET_TOKEN = "eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl"
+SECRET_PASSWORD = "hunter2-Correct-Horse"
+LEAKY_LINE = orjson.dumps(
+    {
+        "msg": f"upstream timed out; retried with key {SECRET_KEY} password={SECRET_PASSWORD}",
+        "auth": f"Bearer {SECRET_TOKEN}",
+    }
+).decode()
+PLAIN_LEAKY_LINE = f"ERROR db connect timed out, dsn password: {SECRET_PASSWORD}"
+
+
+def assert_no_secret(text: str) -> None:
+    for secret in (SECRET_KEY, SECRET_TOKEN, SECRET_PASSWORD):
+        assert secret not in text
+
+
+async def test_secrets_in_tailed_lines_never_reach_a_websocket_client(served: Served) -> None:
+    async with connect(served.ws_url) as ws:
+        await send(ws, {"type": "subscribe", "filter": {"pattern_alerts": ["connectivity"]}})
+        await receive(ws, "subscribed")
+        await served.loki.wait_connected()
+        stamp = time.time_ns()
+        await served.loki.push(
+            [Line(API, stamp, LEAKY_LINE), Line(API, stamp + 1, PLAIN_LEAKY_LINE)]
+        )
+        raw: list[str] = []
+        kinds: set[str] = set()
+        entries: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
+        async with asyncio.timeout(5):
+            while len(entries) < 2 or not alerts:
+                text = await ws.recv()
+                assert isinstance(text, str)
+                raw.append(text)
+                frame = orjson.loads(text)
+                kinds.add(frame["type"])
+                entries += frame.get("entries", [])
+                if frame["type"] == "alert":
+                    alerts.append(frame)
+    for text in raw:
+        assert_no_secret(text)
+    masked, plain = entries
+    assert "[REDACTED:keys]" in masked["message"]
+    assert "password=[REDACTED:passwords]" in masked["message"]
+    assert masked["fields"]["auth"] == "Bearer [REDACTED:tokens]"
+    assert masked["patterns"] == ["connectivity.timeout"]
+    assert plain["message"].endswith("password: [REDACTED:passwords]")
+    assert "[REDACTED:" in alerts[0]["example"]["line"]
+
+
+async def test_secrets_in_tailed_lines_never_reach_an_sse_client(served: Served) -> None:
+    url = served.base + "/api/v1/ai_logs/stream/sse"
+    body: list[str] = []
+    async with httpx.AsyncClient(timeout=5) as client:
+        params = {"services": "api", "pattern_alerts": "connectivity.timeout"}
+        async with client.stream("GET", url, params=params) as response:
+            assert response.status_code == 200
+            kinds: list[str] = []
+            async with asyncio.timeout(5):
+                async for raw in response.aiter_lines():
+                    body.append(raw)
+                    if raw.startswith("event:"):
+                        kinds.append(raw.split(":", 1)[1].strip())
+                    if kinds == ["subscribed"] and raw.startswith("data:"):
+                        await served.loki.wait_connected()
+                        await served.loki.push([Line(API, time.time_ns(), LEAKY_LINE)])
+                        kinds.append("pushed")
+                    if {"log", "alert"} <= set(kinds) and raw.startswith("data:"):
+                        break
+    text = "\n".join(body)
+    assert_no_secret(text)
+    assert "[REDACTED:keys]" in text
+    assert "Bearer [REDACTED:tokens]" in text

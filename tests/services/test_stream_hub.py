@@ -10,10 +10,12 @@ import orjson
 import pytest
 
 from ailogs.analysis.patterns import PatternLibrary, default_pattern_library
+from ailogs.analysis.redaction import Redactor
 from ailogs.domain import make_record
 from ailogs.errors import StreamLimitExceeded, ValidationFailed
 from ailogs.loki.tail import DroppedEntry, TailBatch
 from ailogs.services.stream_filter import FilterLimits
+from ailogs.services.stream_frames import ServerFrame
 from ailogs.services.stream_hub import HubLimits, StreamHub, StreamSession
 from ailogs.services.stream_source import InMemoryTailSource
 
@@ -88,9 +90,12 @@ async def settle() -> None:
 
 
 async def frames(session: StreamSession) -> list[dict[str, Any]]:
+    """What a writer takes from the session's outbox (and has sent)."""
     await settle()
     async with asyncio.timeout(1):
-        return [orjson.loads(frame) for frame in await session.outbox.take()]
+        taken = await session.outbox.take()
+    session.outbox.sent()
+    return [orjson.loads(frame) for frame in taken]
 
 
 def logs(received: list[dict[str, Any]]) -> list[str]:
@@ -294,3 +299,136 @@ async def test_shutdown_sends_a_closing_frame_and_closes_the_tails(
     assert await session.outbox.take() == []
     with pytest.raises(StreamLimitExceeded):
         hub.open_session(client_key="c", tenant=None)
+
+
+class CountingRedactor:
+    """The real redactor, counting the batches it masks."""
+
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+        self.batches = 0
+
+    def __call__(self, records: Sequence[Any]) -> list[Any]:
+        self.batches += 1
+        return self.redactor.redact_records(records)
+
+
+async def test_each_batch_is_redacted_once_before_logs_and_alert_examples_are_built(
+    source: InMemoryTailSource, library: CountingLibrary, clock: Clock
+) -> None:
+    redact = CountingRedactor()
+    hub = StreamHub(
+        source=source,
+        patterns=library,
+        limits=HubLimits(tick_s=3600.0),
+        redact=redact,
+        clock=clock,
+    )
+    sessions = [hub.open_session(client_key="c", tenant=None) for _ in range(3)]
+    hub.subscribe(sessions[0], {})
+    hub.subscribe(sessions[1], {"search": "password"})
+    hub.subscribe(sessions[2], {"pattern_alerts": ["connectivity"], "include_logs": False})
+    await settle()
+    secret = "sk-live-0123456789abcdefABCDEF"
+    source.push(
+        ALL,
+        batch(
+            line("api", "error", f"read timed out, key {secret}", token="Bearer abcdefgh12345"),
+            line("api", "info", "password=swordfish-42 accepted"),
+        ),
+    )
+    everything = await frames(sessions[0])
+    searched = await frames(sessions[1])
+    alerted = await frames(sessions[2])
+    assert redact.batches == 1
+    for received in (everything, searched, alerted):
+        assert secret not in orjson.dumps(received).decode()
+        assert "swordfish-42" not in orjson.dumps(received).decode()
+    assert logs(everything) == [
+        "read timed out, key [REDACTED:keys]",
+        "password=[REDACTED:passwords] accepted",
+    ]
+    [entry, _] = [e for f in of_type(everything, "log") for e in f["entries"]]
+    assert entry["fields"]["token"] == "Bearer [REDACTED:tokens]"
+    # Search sees the masked text only: a secret cannot be probed for by searching it.
+    assert logs(searched) == ["password=[REDACTED:passwords] accepted"]
+    [alert] = of_type(alerted, "alert")
+    assert alert["example"]["line"].count("[REDACTED:keys]") == 1
+    await hub.aclose()
+
+
+async def test_log_frames_are_paced_but_control_frames_are_not(
+    source: InMemoryTailSource, library: CountingLibrary, clock: Clock
+) -> None:
+    hub = make_hub(source, library, clock, flush_interval_s=0.2)
+    session = hub.open_session(client_key="c", tenant=None)
+    hub.subscribe(session, {})
+    await frames(session)
+    # Within the interval of the last flush: the first batch waits for the second.
+    source.push(ALL, batch(line("api", "info", "one")))
+    take = asyncio.create_task(session.outbox.take())
+    await settle()
+    assert not take.done()
+    source.push(ALL, batch(line("api", "info", "two")))
+    async with asyncio.timeout(2):
+        received = [orjson.loads(frame) for frame in await take]
+    assert [f["type"] for f in received] == ["log"]
+    assert logs(received) == ["one", "two"]
+    # A pong does not wait, and carries the logs queued meanwhile.
+    source.push(ALL, batch(line("api", "info", "three")))
+    await settle()
+    session.send(ServerFrame.PONG)
+    received = await frames(session)
+    assert [f["type"] for f in received] == ["pong", "log"]
+    # After a quiet interval a line goes out at once.
+    clock.now += 0.2
+    source.push(ALL, batch(line("api", "info", "four")))
+    take = asyncio.create_task(session.outbox.take())
+    await settle()
+    assert take.done()
+    assert logs([orjson.loads(frame) for frame in take.result()]) == ["four"]
+    await hub.aclose()
+
+
+async def test_heartbeats_reach_idle_sessions_that_asked_for_them(
+    source: InMemoryTailSource, library: CountingLibrary, clock: Clock
+) -> None:
+    hub = make_hub(source, library, clock, heartbeat_s=20.0, metrics_interval_s=3600.0)
+    idle = hub.open_session(client_key="c", tenant=None, heartbeat=True)
+    busy = hub.open_session(client_key="c", tenant=None, heartbeat=True)
+    without = hub.open_session(client_key="c", tenant=None)
+    for session in (idle, busy, without):
+        hub.subscribe(session, {})
+        await frames(session)
+    clock.now += 19.0
+    hub.tick()
+    busy.send(ServerFrame.PONG)
+    assert [f["type"] for f in await frames(busy)] == ["pong"]
+    clock.now += 1.0
+    hub.tick()
+    assert await frames(idle) == [{"type": "pong", "heartbeat": True}]
+    for quiet in (busy, without):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(quiet.outbox.take(), 0.05)
+    await hub.aclose()
+
+
+async def test_a_send_stuck_past_the_timeout_aborts_only_that_session(
+    source: InMemoryTailSource, library: CountingLibrary, clock: Clock
+) -> None:
+    hub = make_hub(source, library, clock, send_timeout_s=30.0, metrics_interval_s=3600.0)
+    stuck = hub.open_session(client_key="c", tenant=None)
+    healthy = hub.open_session(client_key="c", tenant=None)
+    aborted: list[int] = []
+    for session in (stuck, healthy):
+        session.on_send_stalled = lambda s=session: aborted.append(s.id)
+        hub.subscribe(session, {})
+        await session.outbox.take()  # taken; the writer is now sending
+    healthy.outbox.sent()
+    clock.now += 30.0
+    hub.tick()
+    assert aborted == []
+    clock.now += 1.0
+    hub.tick()
+    assert aborted == [stuck.id]
+    await hub.aclose()
