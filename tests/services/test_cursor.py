@@ -43,10 +43,11 @@ async def all_pages(
     with respx.mock(base_url=LOKI, assert_all_called=False) as router:
         router.get(path__regex=r"/loki/api/v1/(query_range|series)").mock(side_effect=fake)
         while True:
-            answer = await query_with_cursor(
+            page = await query_with_cursor(
                 spec, cursor=cursor, codec=codec, loki=client, cache=InMemoryQueryCache(),
                 scope=QueryScope(tenant="t1", loki_max_entries=50), redactor=Redactor(),
             )  # fmt: skip
+            answer = page.to_dict()
             pages += 1
             entries.extend(answer["entries"])
             assert len(answer["entries"]) <= spec.limit

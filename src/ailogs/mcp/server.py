@@ -112,12 +112,12 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
             scope = _scope(runtime, ctx, workspace_id)
             if cursor is None:
                 await agent.guard.check(spec, loki=runtime.loki, scope=scope)
-            answer = await query_with_cursor(
+            page = await query_with_cursor(
                 spec, cursor=cursor, codec=agent.cursors, loki=runtime.loki,
                 cache=runtime.cache, scope=scope, redactor=agent.redactor,
                 patterns=runtime.library, detect=runtime.detect_patterns,
             )  # fmt: skip
-            return compact_answer(answer, max_tokens)
+            return compact_answer(page.to_dict(), max_tokens)
         except AilogsError as exc:
             return _error(exc)
 

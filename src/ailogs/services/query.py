@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
@@ -18,6 +18,7 @@ from ailogs.errors import LokiRateLimited, LokiTimeout, LokiUnavailable
 from ailogs.logql import LogQLPlan, build_plan, selector_for
 from ailogs.loki.client import LokiClient
 from ailogs.loki.models import QueryResponse
+from ailogs.services.cursor import tail_identities
 
 SLOW_LINES = 10
 # Loki failures for which a stale cached answer beats an error.
@@ -47,6 +48,65 @@ class QueryScope:
     cache_immutable_ttl_s: float = IMMUTABLE_TTL_S
 
 
+@dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    """A `/query` answer, serialized once.
+
+    `body` is the JSON object of everything but `stats` and `next_cursor`. The
+    cache stores it as it is and a response splices the per-call parts in, so
+    neither a miss nor a hit encodes the lines twice, and a hit never decodes them.
+    """
+
+    body: bytes
+    stats: dict[str, Any]
+    # When truncated: the last timestamp and the identities of the lines at it.
+    tail: tuple[int, tuple[str, ...]] | None = None
+
+    def with_cache(self, status: CacheStatus) -> QueryAnswer:
+        """The same answer, marked with where it came from."""
+        return replace(self, stats={**self.stats, "cache": status.value})
+
+    def render(self, next_cursor: str | None = None) -> bytes:
+        """The complete JSON answer."""
+        return b"".join(
+            (
+                self.body[:-1],
+                b',"stats":',
+                orjson.dumps(self.stats),
+                b',"next_cursor":',
+                orjson.dumps(next_cursor),
+                b"}",
+            )
+        )
+
+    def to_dict(self, next_cursor: str | None = None) -> dict[str, Any]:
+        """The answer as a dict, for callers that reshape it (`max_tokens`, MCP)."""
+        answer: dict[str, Any] = orjson.loads(self.render(next_cursor))
+        return answer
+
+    def pack(self) -> bytes:
+        """The cache payload: a line of metadata, then the body (orjson writes no newline)."""
+        meta = orjson.dumps({"stats": self.stats, "tail": self.tail})
+        return meta + b"\n" + self.body
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> QueryAnswer | None:
+        """A packed answer, or None for a payload that is not one."""
+        meta_text, _, body = payload.partition(b"\n")
+        try:
+            meta = orjson.loads(meta_text)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(meta, dict) or not body.startswith(b"{") or not body.endswith(b"}"):
+            return None
+        tail = meta.get("tail")
+        return cls(
+            body=body,
+            stats=meta.get("stats") or {},
+            tail=(int(tail[0]), tuple(tail[1])) if tail else None,
+        )
+
+
 def plan_for(spec: QuerySpec, patterns: PatternSource | None) -> LogQLPlan:
     """The LogQL plan for a spec, with the pattern union for troubleshoot mode."""
     regex = (
@@ -65,7 +125,7 @@ async def run_query(
     detect: PatternDetector | None = None,
     redactor: Redactor | None = None,
     now_ns: int | None = None,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     """Answer a mode-based query in DESIGN.md §4's `/query` shape.
 
     Lines are redacted before anything else sees them, so neither the answer nor
@@ -84,10 +144,11 @@ async def run_query(
         kind="query:" + ",".join(redactor.classes if redactor is not None else ()),
     )
     cached = await cache.get(key)
-    if cached is not None and not cached.stale:
-        return _with_cache_status(cached.payload, CacheStatus.HIT)
+    hit = QueryAnswer.unpack(cached.payload) if cached is not None else None
+    if cached is not None and hit is not None and not cached.stale:
+        return hit.with_cache(CacheStatus.HIT)
 
-    async def load() -> dict[str, Any]:
+    async def load() -> QueryAnswer:
         answer = await _ask_loki(
             spec, plan, loki=loki, scope=scope, detect=detect, redactor=redactor
         )
@@ -99,25 +160,18 @@ async def run_query(
             live_ttl_s=scope.cache_live_ttl_s,
             immutable_ttl_s=scope.cache_immutable_ttl_s,
         )
-        await cache.set(key, orjson.dumps(answer), ttl_s)
+        await cache.set(key, answer.pack(), ttl_s)
         return answer
 
     try:
         # Identical concurrent misses share one Loki call (single-flight).
         shared = await cache.coalesce(key, load)
     except _STALE_OK:
-        if cached is not None:
+        if hit is not None:
             cache.stats.stale_served += 1
-            return _with_cache_status(cached.payload, CacheStatus.STALE)
+            return hit.with_cache(CacheStatus.STALE)
         raise
-    # Callers that shared the flight each get their own top level and stats.
-    return {**shared, "stats": {**shared["stats"], "cache": CacheStatus.MISS.value}}
-
-
-def _with_cache_status(payload: bytes, status: CacheStatus) -> dict[str, Any]:
-    answer: dict[str, Any] = orjson.loads(payload)
-    answer["stats"]["cache"] = status.value
-    return answer
+    return shared.with_cache(CacheStatus.MISS)
 
 
 async def _ask_loki(
@@ -128,7 +182,7 @@ async def _ask_loki(
     scope: QueryScope,
     detect: PatternDetector | None,
     redactor: Redactor | None,
-) -> dict[str, Any]:
+) -> QueryAnswer:
     # Ask for one line more than the caller wants, so "truncated" is known, not guessed.
     fetch = min(spec.limit + 1, scope.loki_max_entries)
     started = time.perf_counter()
@@ -153,18 +207,12 @@ async def _ask_loki(
     if redactor is not None:
         records = redactor.redact_records(records)
     bytes_processed = logs.stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
+    entries = [record.to_entry() for record in records]
     answer: dict[str, Any] = {
         "mode": spec.mode.value,
         "logql": plan.log_query,
         "window": spec.window.as_dict(),
-        "entries": [record.to_entry() for record in records],
-        "stats": {
-            "returned": len(records),
-            "truncated": truncated,
-            "cache": CacheStatus.MISS.value,
-            "loki_ms": round(loki_ms, 2),
-            "bytes_processed": bytes_processed,
-        },
+        "entries": entries,
         "patterns": detect(records)
         if detect is not None and spec.mode is Mode.TROUBLESHOOT
         else [],
@@ -173,7 +221,15 @@ async def _ask_loki(
     if spec.mode is Mode.PERFORMANCE:
         answer["latency"] = latency_summary(plan, quantiles, records)
         answer["metric_queries"] = [query for _, query in plan.quantile_queries]
-    return answer
+    stats = {
+        "returned": len(records),
+        "truncated": truncated,
+        "cache": CacheStatus.MISS.value,
+        "loki_ms": round(loki_ms, 2),
+        "bytes_processed": bytes_processed,
+    }
+    tail = tail_identities(entries) if truncated and entries else None
+    return QueryAnswer(orjson.dumps(answer), stats, tail)
 
 
 def sort_records(records: list[LogRecord], direction: Direction) -> list[LogRecord]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from ailogs.analysis.redaction import Redactor
@@ -15,10 +16,35 @@ from ailogs.services.cursor import (
     CursorCodec,
     CursorState,
     entry_identity,
-    tail_identities,
 )
 from ailogs.services.pager import PageReader, Position
-from ailogs.services.query import PatternDetector, PatternSource, QueryScope, plan_for, run_query
+from ailogs.services.query import (
+    PatternDetector,
+    PatternSource,
+    QueryAnswer,
+    QueryScope,
+    plan_for,
+    run_query,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPage:
+    """One `/query` page: a serialized first page with its cursor, or a page the pager read."""
+
+    answer: QueryAnswer | None = None
+    next_cursor: str | None = None
+    data: dict[str, Any] | None = None
+
+    def to_bytes(self) -> bytes | None:
+        """The serialized answer, when it already is (None for a pager's page)."""
+        return self.answer.render(self.next_cursor) if self.answer is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as a dict."""
+        if self.answer is not None:
+            return self.answer.to_dict(self.next_cursor)
+        return self.data or {}
 
 
 async def query_with_cursor(
@@ -32,14 +58,14 @@ async def query_with_cursor(
     redactor: Redactor,
     patterns: PatternSource | None = None,
     detect: PatternDetector | None = None,
-) -> dict[str, Any]:
+) -> QueryPage:
     """Answer `/query`; a truncated answer carries `next_cursor`, and a cursor resumes it."""
     logql = plan_for(spec, patterns).log_query
     if cursor is not None:
         state = codec.decode(cursor, tenant=scope.tenant, logql=logql, direction=spec.direction)
-        answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
-                             redactor=redactor, codec=codec)  # fmt: skip
-        return answer
+        page = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
+                           redactor=redactor, codec=codec)  # fmt: skip
+        return QueryPage(data=page)
     answer = await run_query(
         spec,
         loki=loki,
@@ -49,24 +75,21 @@ async def query_with_cursor(
         detect=detect,
         redactor=redactor,
     )
-    entries: list[dict[str, Any]] = answer["entries"]
-    answer["next_cursor"] = None
-    if answer["stats"]["truncated"] and entries:
-        last, seen = tail_identities(entries)
-        if len(seen) <= MAX_EXCLUDED:
-            # Keep the page as Loki gave it; the cursor names the lines already returned
-            # at its last timestamp, so the next page skips exactly those.
-            state = CursorState(spec.window, Position(last, 0), seen)
-            answer["next_cursor"] = codec.encode(
-                state, tenant=scope.tenant, logql=logql, direction=spec.direction
-            )
-        else:
-            # Too many lines at one nanosecond to name: re-read the page in the pager's order.
-            state = CursorState(spec.window, _start(spec))
-            answer = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
-                                 redactor=redactor, codec=codec, base=answer)  # fmt: skip
-            return answer
-    return answer
+    if answer.tail is None:
+        return QueryPage(answer)
+    last, seen = answer.tail
+    if len(seen) <= MAX_EXCLUDED:
+        # Keep the page as Loki gave it; the cursor names the lines already returned
+        # at its last timestamp, so the next page skips exactly those.
+        state = CursorState(spec.window, Position(last, 0), seen)
+        return QueryPage(
+            answer, codec.encode(state, tenant=scope.tenant, logql=logql, direction=spec.direction)
+        )
+    # Too many lines at one nanosecond to name: re-read the page in the pager's order.
+    state = CursorState(spec.window, _start(spec))
+    page = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
+                       redactor=redactor, codec=codec, base=answer.to_dict())  # fmt: skip
+    return QueryPage(data=page)
 
 
 def _start(spec: QuerySpec) -> Position:

@@ -17,6 +17,7 @@ from ailogs.services.query_pages import query_with_cursor
 from ailogs.services.request_spec import QueryParams, build_spec
 
 router = APIRouter(tags=["query"])
+JSON = "application/json"
 
 
 @router.get("/query", response_class=JSONAnswer)
@@ -47,7 +48,7 @@ async def query_logs(
             await agent.guard.check(spec, loki=runtime.loki, scope=scope)
         except STALE_OK:
             pass  # Loki is failing: the query below serves a stale answer or the same error
-    answer = await query_with_cursor(
+    page = await query_with_cursor(
         spec,
         cursor=cursor,
         codec=agent.cursors,
@@ -59,5 +60,6 @@ async def query_logs(
         detect=runtime.detect_patterns,
     )
     if params.max_tokens is not None:
-        answer = compact_answer(answer, params.max_tokens)
-    return JSONAnswer(answer)
+        return JSONAnswer(compact_answer(page.to_dict(), params.max_tokens))
+    body = page.to_bytes()
+    return JSONAnswer(page.to_dict()) if body is None else Response(body, media_type=JSON)
