@@ -26,7 +26,6 @@ Rules:
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -160,99 +159,124 @@ def describe_error(error: ValidationError) -> str:
 # final type and passes its rule; anything else (a missing `ts`, a numeric
 # string, a cost, a bad value) goes through OperationRecord, which gives the
 # same result and the exact rejection reason. Both paths must agree.
-_ID_FIELDS = (
-    "operation_id",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "correlation_id",
-    "conversation_id",
-)
-_NAME_DEFAULTS = (
-    ("service", "unknown"),
-    ("operation", "chat"),
-    ("provider", "unknown"),
-    ("model", "unknown"),
-)
-_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "reasoning_tokens")
+#
+# It walks the record once, dispatching on each field's kind, and starts from a
+# copy of the defaults: one dict lookup per field present instead of a call per
+# field known, which is what keeps validation cheap at ingest rates.
+_ID, _NAME, _OPTIONAL_NAME, _WORKSPACE, _TOKENS, _MILLIS, _OPTIONAL_MILLIS = range(7)
+_STATUS_FIELD, _HTTP_STATUS, _ATTRIBUTES, _TS, _COST = range(7, 12)
+_KINDS: dict[str, int] = {
+    "operation_id": _ID,
+    "trace_id": _ID,
+    "span_id": _ID,
+    "parent_span_id": _ID,
+    "correlation_id": _ID,
+    "conversation_id": _ID,
+    "service": _NAME,
+    "operation": _NAME,
+    "provider": _NAME,
+    "model": _NAME,
+    "response_model": _OPTIONAL_NAME,
+    "error_type": _OPTIONAL_NAME,
+    "workspace_id": _WORKSPACE,
+    "input_tokens": _TOKENS,
+    "output_tokens": _TOKENS,
+    "cache_read_tokens": _TOKENS,
+    "reasoning_tokens": _TOKENS,
+    "duration_ms": _MILLIS,
+    "ttft_ms": _OPTIONAL_MILLIS,
+    "status": _STATUS_FIELD,
+    "http_status": _HTTP_STATUS,
+    "attributes": _ATTRIBUTES,
+    "ts": _TS,
+    "cost_usd": _COST,
+}
 _RECORD_FIELDS = frozenset(OperationRecord.model_fields)
-
-
-def _lean_text(value: Any, longest: int, shortest: int = 1) -> str | None:
-    # Only text no strip would change: pydantic trims Unicode White_Space, a
-    # subset of what str.strip removes, so such text reads the same to both.
-    if type(value) is not str or not shortest <= len(value) <= longest:
-        return None
-    if value and (value[0].isspace() or value[-1].isspace()):
-        return None
-    return value
-
-
-def _lean_millis(value: Any) -> float | None:
-    if type(value) is not float and type(value) is not int:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) and 0 <= value <= MAX_DURATION_MS else None
+if _RECORD_FIELDS != frozenset(_KINDS):
+    raise RuntimeError("every OperationRecord field needs a lean rule in _KINDS")
+_LEAN_DEFAULTS: dict[str, Any] = {
+    name: field.default
+    for name, field in OperationRecord.model_fields.items()
+    if name not in ("ts", "attributes")
+}
 
 
 def _lean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(fields, extras) of a well-formed record, or None to let pydantic decide."""
-    ts = raw.get("ts")
-    if type(ts) is not int or raw.get("cost_usd") is not None:
+    fields = _LEAN_DEFAULTS.copy()
+    extras: dict[str, Any] = {}
+    kinds = _KINDS
+    ts = None
+    attributes: dict[str, Any] | None = None
+    for name, value in raw.items():
+        kind = kinds.get(name)
+        if kind is None:
+            extras[name] = value
+            continue
+        if kind <= _WORKSPACE:  # text: ids, names, the workspace
+            if value is None:
+                if kind == _NAME or kind == _WORKSPACE:
+                    return None
+                continue
+            # Only text no strip would change: pydantic trims Unicode White_Space,
+            # a subset of what str.strip removes, so such text reads the same to both.
+            if type(value) is not str:
+                return None
+            size = len(value)
+            if size == 0:
+                if kind != _WORKSPACE:
+                    return None
+            elif (
+                size > (64 if kind == _ID or kind == _WORKSPACE else 128)
+                or value[0].isspace()
+                or value[-1].isspace()
+            ):
+                return None
+        elif kind == _TOKENS:
+            if type(value) is not int or not 0 <= value <= MAX_TOKENS:
+                return None
+        elif kind <= _OPTIONAL_MILLIS:
+            if value is None and kind == _OPTIONAL_MILLIS:
+                continue
+            kind_of = type(value)
+            if kind_of is int:
+                value = float(value)
+            elif kind_of is not float:
+                return None
+            # NaN fails both comparisons; infinity fails the upper bound.
+            if not 0 <= value <= MAX_DURATION_MS:
+                return None
+        elif kind == _STATUS_FIELD:
+            if value is None or value == "":
+                continue
+            if type(value) is not str or (value := _STATUS.get(value.lower())) is None:
+                return None
+        elif kind == _HTTP_STATUS:
+            if value is not None and (type(value) is not int or not 100 <= value <= 599):
+                return None
+        elif kind == _ATTRIBUTES:
+            if type(value) is not dict:
+                return None
+            for key in value:
+                if type(key) is not str or (key and (key[0].isspace() or key[-1].isspace())):
+                    return None
+            attributes = value
+            continue
+        elif kind == _TS:
+            if type(value) is not int:
+                return None
+            ts = value
+            continue
+        elif value is not None:  # a cost the record states: exact Decimal rules
+            return None
+        fields[name] = value
+    if ts is None:
         return None
     try:
-        fields: dict[str, Any] = {"ts": parse_timestamp_ns(ts), "cost_usd": None}
+        fields["ts"] = ts if ts >= 100_000_000_000_000_000 else parse_timestamp_ns(ts)
     except ValueError:
         return None
-    get = raw.get
-    for name in _ID_FIELDS:
-        value = get(name)
-        if value is not None and (value := _lean_text(value, 64)) is None:
-            return None
-        fields[name] = value
-    for name, default in _NAME_DEFAULTS:
-        value = get(name, default)
-        if (value := _lean_text(value, 128)) is None:
-            return None
-        fields[name] = value
-    for name in ("response_model", "error_type"):
-        value = get(name)
-        if value is not None and (value := _lean_text(value, 128)) is None:
-            return None
-        fields[name] = value
-    workspace = _lean_text(get("workspace_id", ""), 64, shortest=0)
-    if workspace is None:
-        return None
-    fields["workspace_id"] = workspace
-    for name in _TOKEN_FIELDS:
-        tokens = get(name, 0)
-        if type(tokens) is not int or not 0 <= tokens <= MAX_TOKENS:
-            return None
-        fields[name] = tokens
-    duration = _lean_millis(get("duration_ms", 0.0))
-    if duration is None:
-        return None
-    fields["duration_ms"] = duration
-    ttft = get("ttft_ms")
-    if ttft is not None and (ttft := _lean_millis(ttft)) is None:
-        return None
-    fields["ttft_ms"] = ttft
-    status = get("status")
-    if status is not None and status != "":
-        if type(status) is not str or (status := _STATUS.get(status.lower())) is None:
-            return None
-    fields["status"] = status or None
-    http_status = get("http_status")
-    if http_status is not None and (type(http_status) is not int or not 100 <= http_status <= 599):
-        return None
-    fields["http_status"] = http_status
-    attributes = get("attributes", {})
-    if type(attributes) is not dict or not all(
-        type(key) is str and key == key.strip() for key in attributes
-    ):
-        return None
-    fields["attributes"] = dict(attributes)
-    extras = {name: value for name, value in raw.items() if name not in _RECORD_FIELDS}
+    fields["attributes"] = {} if attributes is None else dict(attributes)
     return fields, extras
 
 
@@ -301,6 +325,7 @@ def build_operation(
         else:
             cost, cost_source, version = priced.cost_usd, CostSource.COMPUTED, priced.version
     given_id = record["operation_id"]
+    attributes, attributes_json = _attributes(record["attributes"], extras)
     return NewOperation(
         id=operation_id(raw, given_id),
         start_time_ns=ts,
@@ -329,18 +354,24 @@ def build_operation(
         price_version=version,
         source=source,
         ingested_at_ns=now_ns,
-        attributes=_attributes(record["attributes"], extras),
+        attributes=attributes,
+        attributes_json=attributes_json,
     )
 
 
-def _attributes(given: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
-    attributes = dict(given)
+def _attributes(attributes: dict[str, Any], extras: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The stored attributes (the record's own dict, extended) and their JSON text.
+
+    The JSON is encoded once here, for the size rule, and the write path stores
+    that same text rather than encoding the dict again.
+    """
     for name, value in extras.items():
         if name not in _ENVELOPE:
             attributes.setdefault(name, value)
     if not attributes:
-        return attributes
-    size = len(orjson.dumps(attributes, option=orjson.OPT_NON_STR_KEYS))
-    if size > ATTRIBUTES_MAX_BYTES:
-        return {"_dropped_bytes": size}
-    return attributes
+        return attributes, "{}"
+    encoded = orjson.dumps(attributes, option=orjson.OPT_NON_STR_KEYS)
+    if len(encoded) > ATTRIBUTES_MAX_BYTES:
+        dropped = {"_dropped_bytes": len(encoded)}
+        return dropped, orjson.dumps(dropped).decode()
+    return attributes, encoded.decode()

@@ -12,9 +12,16 @@ HOUR_NS = 3_600 * 1_000_000_000
 DAY_NS = 24 * HOUR_NS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewOperation:
-    """One LLM call ready to insert into `ai_operations` (field names are its columns)."""
+    """One LLM call ready to insert into `ai_operations` (field names are its columns).
+
+    Treat it as immutable. Not declared frozen: a frozen dataclass sets each of
+    its 28 fields through `object.__setattr__`, which costs several µs per
+    operation on the ingest path.
+    `attributes_json` is the JSON text of `attributes` when the validator has
+    already encoded it (the write path then stores that text); it is not a column.
+    """
 
     id: str
     start_time_ns: int
@@ -44,6 +51,7 @@ class NewOperation:
     source: OperationSource = OperationSource.API
     ingested_at_ns: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
+    attributes_json: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_error(self) -> bool:
@@ -57,4 +65,6 @@ class NewOperation:
 
 
 # The columns of ai_operations, in the order NewOperation declares them.
-OPERATION_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(NewOperation))
+OPERATION_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(NewOperation) if f.name != "attributes_json"
+)
