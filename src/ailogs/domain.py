@@ -7,7 +7,7 @@ body counts as pure (it is a function of the text).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -222,6 +222,58 @@ def make_record(
     """Build a LogRecord from what Loki returns: stream labels, metadata and the line."""
     if body is None:
         body = parse_body(line)
+    level = labels.get("level")
+    return _record(
+        timestamp_ns,
+        line,
+        labels,
+        metadata,
+        body,
+        labels.get("service_name"),
+        level.lower() if level else None,
+    )
+
+
+def stream_records(labels: Mapping[str, str], values: Iterable[Sequence[Any]]) -> list[LogRecord]:
+    """The records of one Loki stream, `values` as Loki sends them.
+
+    Each value is `[timestamp, line]` or, with categorize-labels,
+    `[timestamp, line, {"structuredMetadata": {...}, "parsed": {...}}]`; labels our
+    own pipeline stages extract ("parsed") are not kept. The hot path of every
+    query: the stream's labels are resolved once, not once per line.
+    """
+    service_label = labels.get("service_name")
+    level = labels.get("level")
+    level_label = level.lower() if level else None
+    records: list[LogRecord] = []
+    append = records.append
+    for value in values:
+        line = value[1]
+        metadata = value[2].get("structuredMetadata") if len(value) > 2 and value[2] else None
+        body: Any = None
+        if line[:1] == "{":
+            try:
+                body = _loads(line)
+            except orjson.JSONDecodeError:
+                body = None
+            if body.__class__ is not dict:
+                body = None
+        elif line[:1].isspace():
+            body = parse_body(line)
+        append(_record(int(value[0]), line, labels, metadata, body, service_label, level_label))
+    return records
+
+
+def _record(
+    timestamp_ns: int,
+    line: str,
+    labels: Mapping[str, str],
+    metadata: Mapping[str, str] | None,
+    body: dict[str, Any] | None,
+    service_label: str | None,
+    level_label: str | None,
+) -> LogRecord:
+    # Labels first, then the JSON body; the message is `msg`, else `message`, else the line.
     if body is None:
         fields: dict[str, Any] = dict(metadata) if metadata else {}
         message: str | None = line
@@ -231,17 +283,21 @@ def make_record(
         if value is None or value == "":
             value = body.get("message")
         message = value if value.__class__ is str else _text(value)
-    service = labels.get("service_name") or _text(fields.get("service")) or "unknown"
-    level_value = labels.get("level") or _text(fields.get("level"))
+    if not level_label:
+        level_value = _text(fields.get("level"))
+        level_label = level_value.lower() if level_value else guess_level(line)
     return LogRecord(
-        timestamp_ns=timestamp_ns,
-        line=line,
-        service=service,
-        level=level_value.lower() if level_value else guess_level(line),
-        message=message or line,
-        labels=labels,
-        fields=fields,
+        timestamp_ns,
+        line,
+        service_label or _text(fields.get("service")) or "unknown",
+        level_label,
+        message or line,
+        labels,
+        fields,
     )
+
+
+_loads = orjson.loads
 
 
 def _text(value: object) -> str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from ailogs.domain import LogRecord, make_record
+from ailogs.domain import LogRecord, stream_records
 from ailogs.errors import LokiUnavailable
 from ailogs.loki.models import IndexStats, QueryResponse, QueryStats, Series
 
@@ -59,17 +59,8 @@ def parse_query_response(body: bytes) -> QueryResponse:
 
 def _records(result: list[dict[str, Any]]) -> list[LogRecord]:
     records: list[LogRecord] = []
-    append = records.append
     for stream in result:
-        labels: dict[str, str] = stream.get("stream") or {}
-        for value in stream.get("values") or ():
-            metadata = None
-            if len(value) > 2 and value[2]:
-                # categorize-labels: structured metadata separate from stream labels;
-                # labels our own pipeline stages extract ("parsed") are not kept.
-                metadata = value[2].get("structuredMetadata")
-            line = value[1]
-            append(make_record(int(value[0]), line, labels, metadata))
+        records.extend(stream_records(stream.get("stream") or {}, stream.get("values") or ()))
     return records
 
 
