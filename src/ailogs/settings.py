@@ -90,7 +90,12 @@ class CacheSettings(BaseSettings):
     compress_min_bytes: int = Field(default=16 * 1024, ge=0)
     max_entries: int = Field(default=1024, ge=1)
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
-    redis_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    # A reply from a live Redis; must outlast event-loop lag under load.
+    redis_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # Connecting: short, so a dead Redis is noticed at once and bypassed.
+    redis_connect_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    # Waiting for a pooled connection under load (not a sign that Redis is down).
+    redis_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
 
 class RateLimitSettings(BaseSettings):

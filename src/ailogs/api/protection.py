@@ -52,7 +52,8 @@ def build_cache(settings: Settings) -> tuple[QueryCache, Any | None]:
             settings.redis.url,
             max_connections=settings.cache.redis_max_connections,
             socket_timeout_s=settings.cache.redis_timeout_s,
-            connect_timeout_s=settings.cache.redis_timeout_s,
+            connect_timeout_s=settings.cache.redis_connect_timeout_s,
+            pool_timeout_s=settings.cache.redis_pool_timeout_s,
         )
         if settings.redis.url
         else None

@@ -118,7 +118,8 @@ class AccessControl:
 
     Key lookups and the "are there any keys" answer are cached for
     `lookup_ttl_s`, so a revocation or the first key takes effect within that
-    time on every replica without a database read per request.
+    time (and one database read) on every replica without a database read per
+    request. An expired answer is refreshed in the background while it is used.
     """
 
     def __init__(
@@ -145,6 +146,9 @@ class AccessControl:
         self._open_until = 0.0
         self._open = True
         self._known = False
+        self._recount_now = False
+        self._refreshing: set[str] = set()
+        self._recount_task: asyncio.Future[None] | None = None
         self._touched: dict[str, float] = {}
         self._lookup_flights = SingleFlight()
         self._touch_tasks: set[asyncio.Future[None]] = set()
@@ -160,22 +164,38 @@ class AccessControl:
         return self._audit
 
     async def keys_configured(self) -> bool:
-        """True when at least one active key exists (cached briefly)."""
-        now = self._clock()
-        if now >= self._open_until:
-            try:
-                self._open = await self._keys.count_active() == 0
-            except DatabaseUnavailable:
-                if not self._known:
-                    raise  # never guess "open" about a database we have not read
-            self._known = True
-            self._open_until = now + self._lookup_ttl_s
+        """True when at least one active key exists (cached briefly).
+
+        Once the count is known, an expired answer is still used while one
+        background task recounts: under load a count can take a while, and every
+        request waiting on it would stall the whole API together.
+        """
+        if self._clock() >= self._open_until:
+            if self._known and not self._recount_now:
+                if self._recount_task is None or self._recount_task.done():
+                    self._recount_task = asyncio.ensure_future(self._recount())
+            else:
+                await self._recount()
         return not self._open
+
+    async def _recount(self) -> None:
+        now = self._clock()
+        try:
+            # One count however many callers need it at once.
+            active = await self._lookup_flights.run("", self._keys.count_active)
+            self._open = active == 0
+        except DatabaseUnavailable:
+            if not self._known:
+                raise  # never guess "open" about a database we have not read
+        self._known = True
+        self._recount_now = False
+        self._open_until = now + self._lookup_ttl_s
 
     def forget_cached_keys(self) -> None:
         """Drop cached lookups (after a revocation in this process)."""
         self._lookups.clear()
         self._open_until = 0.0
+        self._recount_now = True
 
     async def admit(self, facts: RequestFacts) -> Admission:
         """Authenticate, authorise the workspace, apply the rate limit, or raise."""
@@ -263,17 +283,30 @@ class AccessControl:
         found, record = self._lookups.get(key_id)
         if found:
             return record
-        try:
-            # One read per key id however many requests carry it at once.
-            record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
-        except DatabaseUnavailable:
-            # Keys seen before keep working while the database is down.
-            found, record = self._lookups.get(key_id, stale_ok=True)
-            if not found:
-                raise
+        found, record = self._lookups.get(key_id, stale_ok=True)
+        if found:
+            # Expired: answer from it while one background read refreshes it, so a
+            # slow read under load does not stall every request of this key.
+            if key_id not in self._refreshing:
+                self._refreshing.add(key_id)
+                task = asyncio.ensure_future(self._reload(key_id))
+                self._touch_tasks.add(task)
+                task.add_done_callback(self._touch_tasks.discard)
             return record
+        # One read per key id however many requests carry it at once.
+        record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
         self._lookups.put(key_id, record)
         return record
+
+    async def _reload(self, key_id: str) -> None:
+        try:
+            record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
+        except DatabaseUnavailable:
+            return  # keys seen before keep working while the database is down
+        else:
+            self._lookups.put(key_id, record)
+        finally:
+            self._refreshing.discard(key_id)
 
     async def _touch(self, key_id: str) -> None:
         now = self._clock()
