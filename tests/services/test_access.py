@@ -195,3 +195,50 @@ async def test_the_background_writer_flushes_on_its_own() -> None:
     await recorder.aclose()
 
     assert len(sink.rows) == 1
+
+
+class GatedRepository(InMemoryApiKeyRepository):
+    """Reads wait for `gate` and are counted, like a database that is slow under load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.reads = 0
+
+    async def get(self, key_id: str) -> ApiKeyRecord | None:
+        self.reads += 1
+        await self.gate.wait()
+        return await super().get(key_id)
+
+    async def count_active(self) -> int:
+        self.reads += 1
+        await self.gate.wait()
+        return await super().count_active()
+
+
+async def test_expired_lookups_answer_at_once_and_one_background_read_refreshes_them() -> None:
+    repo = GatedRepository()
+    token = await make_key(repo)
+    await make_key(repo)  # another key keeps the server closed
+    now = [0.0]
+    control = AccessControl(
+        keys=repo, limiter=None, audit=None, default_tenant=None, clock=lambda: now[0]
+    )
+    key_id = (await control.admit(facts(token))).principal.key_id or ""
+    assert await repo.revoke(key_id, at_ns=2)
+    reads_before = repo.reads
+
+    now[0] = 60.0  # count and lookup expired; the database is slow now
+    repo.gate.clear()
+    admitted = await asyncio.wait_for(
+        asyncio.gather(*(control.admit(facts(token)) for _ in range(50))), timeout=1.0
+    )
+    assert {a.principal.key_id for a in admitted} == {key_id}  # the last answer, not a stall
+    repo.gate.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert repo.reads - reads_before == 2  # one count and one lookup for 50 requests
+    with pytest.raises(Unauthorized, match="revoked"):
+        await control.admit(facts(token))  # the refreshed lookup applies the revocation
