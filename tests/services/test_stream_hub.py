@@ -432,3 +432,22 @@ async def test_a_send_stuck_past_the_timeout_aborts_only_that_session(
     hub.tick()
     assert aborted == [stuck.id]
     await hub.aclose()
+
+
+async def test_lagging_subscribers_with_one_filter_share_one_merged_frame(
+    source: InMemoryTailSource, library: CountingLibrary, clock: Clock
+) -> None:
+    hub = make_hub(source, library, clock)
+    sessions = [hub.open_session(client_key="c", tenant=None) for _ in range(3)]
+    for session in sessions:
+        hub.subscribe(session, {"services": ["api"]})
+        await frames(session)
+    for n in range(3):
+        source.push(API, batch(line("api", "info", f"line {n}")))
+    await settle()
+    taken = [await session.outbox.take() for session in sessions]
+    assert [len(frames) for frames in taken] == [1, 1, 1]
+    first = taken[0][0]
+    assert all(frames[0] is first for frames in taken)
+    assert logs([orjson.loads(first)]) == ["line 0", "line 1", "line 2"]
+    await hub.aclose()

@@ -30,7 +30,7 @@ from ailogs.loki.tail import TailBatch, TailEvent, TailNotice, TailState
 from ailogs.services.stream_alerts import AlertAggregator, PatternMatcher, alert_frame
 from ailogs.services.stream_filter import CompiledFilter, FilterLimits, compile_filter
 from ailogs.services.stream_frames import CloseReason, DropSource, ServerFrame, encode, error_frame
-from ailogs.services.stream_outbox import Outbox
+from ailogs.services.stream_outbox import FrameMerger, Outbox
 from ailogs.services.stream_upstream import Upstream, UpstreamKey, encode_log_frame
 
 log = logging.getLogger("ailogs.stream")
@@ -133,6 +133,7 @@ class StreamHub:
         self._ticker: asyncio.Task[None] | None = None
         self._closing = False
         self._next_metrics_at = 0.0
+        self._merger = FrameMerger()
 
     # --- observation -----------------------------------------------------------
 
@@ -179,6 +180,7 @@ class StreamHub:
             on_drop=self._slow_drop,
             min_flush_interval_s=limits.flush_interval_s,
             clock=self._clock,
+            merger=self._merger,
         )
         session = StreamSession(
             next(self._ids), client_key, tenant, outbox, limits.alert_interval_s, heartbeat

@@ -38,10 +38,12 @@ class Outbox:
         on_drop: DropObserver | None = None,
         min_flush_interval_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        merger: FrameMerger | None = None,
     ) -> None:
         self._max_log_lines = max_log_lines
         self._min_flush_interval_s = min_flush_interval_s
         self._clock = clock
+        self._merger = merger or FrameMerger()
         # When frames were last taken, and since when the writer has been sending them.
         self.flushed_at = clock()
         self.sending_since: float | None = None
@@ -158,7 +160,7 @@ class Outbox:
         if len(self._logs) == 1:
             frames.append(self._logs[0][0])
         elif self._logs:
-            frames.append(merge_log_frames([payload for payload, _ in self._logs]))
+            frames.append(self._merger.merge([payload for payload, _ in self._logs]))
         self._logs.clear()
         self._log_lines = 0
         return frames
@@ -176,6 +178,33 @@ class Outbox:
         self.dropped_total += lines
         if self._on_drop is not None:
             self._on_drop(lines)
+
+
+class FrameMerger:
+    """Merges a writer's queued log frames; one is shared by all outboxes of a hub.
+
+    Subscribers with the same filter queue the very same frame objects, so when
+    they fall behind together each would build the same merged frame: the first
+    builds it and the others reuse it (one string instead of hundreds).
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._max_entries = max_entries
+        # Keyed by the identities of the merged frames; the value keeps them alive,
+        # so an identity cannot be reused by another frame while it is cached.
+        self._merged: dict[tuple[int, ...], tuple[tuple[str, ...], str]] = {}
+
+    def merge(self, payloads: list[str]) -> str:
+        """The `log` frame carrying the entries of `payloads`, in order."""
+        key = tuple(map(id, payloads))
+        known = self._merged.get(key)
+        if known is not None:
+            return known[1]
+        merged = merge_log_frames(payloads)
+        if len(self._merged) >= self._max_entries:
+            self._merged.clear()
+        self._merged[key] = (tuple(payloads), merged)
+        return merged
 
 
 def merge_log_frames(payloads: list[str]) -> str:
