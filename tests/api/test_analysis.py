@@ -166,3 +166,27 @@ async def test_analyze_fits_an_agents_token_budget(
     assert len(small["templates"]) < len(full["templates"])
     assert small["templates"][0] == full["templates"][0], "the most important item stays"
     assert small["compaction"]["max_tokens"] == 300
+
+
+LEAKED_KEY = "sk-proj-0123456789abcdefghijklmnop"
+
+
+async def test_no_answer_quotes_a_secret_from_the_lines(
+    api: httpx.AsyncClient, loki: respx.MockRouter
+) -> None:
+    fake = RecordedLoki()
+    for _, _, body in fake.lines:
+        if body["service"] == "payments" and body["level"] == "error":
+            body["msg"] = f"connection refused: payments-db:5432 (client key {LEAKED_KEY})"
+    loki.get("/loki/api/v1/query_range").mock(side_effect=fake)
+
+    analyzed = await api.get("/api/v1/ai_logs/analyze", params=WINDOW)
+    whole = await api.get("/api/v1/ai_logs/correlate", params=WINDOW)
+    one = await api.get("/api/v1/ai_logs/correlate", params={"correlation_id": "req-400", **WINDOW})
+
+    for response in (analyzed, whole, one):
+        assert response.status_code == 200
+        assert LEAKED_KEY not in response.text
+    assert "[REDACTED:keys]" in analyzed.text  # the examples are still there, masked
+    hits = {p["id"]: p for p in analyzed.json()["patterns"]}
+    assert hits["connectivity.connection_refused"]["count"] == 150

@@ -154,7 +154,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
             window = baseline_window(spec.window, shift=baseline, start=None, end=None)
             answer = await analyze_window(
                 spec, loki=runtime.loki, scope=_scope(runtime, ctx, workspace_id),
-                library=runtime.library, baseline=window,
+                library=runtime.library, baseline=window, redactor=agent_of(runtime).redactor,
             )  # fmt: skip
             return fit_lists(answer, max_tokens, ("templates", "patterns", "anomalies"))
         except AilogsError as exc:
@@ -190,7 +190,7 @@ def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
             window = baseline_window(spec.window, shift=None, start=None, end=None)
             answer = await correlate(
                 spec, loki=runtime.loki, scope=_scope(runtime, ctx, workspace_id),
-                library=runtime.library, baseline=window,
+                library=runtime.library, baseline=window, redactor=agent_of(runtime).redactor,
             )  # fmt: skip
             return fit_lists(answer, max_tokens, ("suspects", "bottlenecks", "recommendations"))
         except AilogsError as exc:

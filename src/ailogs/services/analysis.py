@@ -11,6 +11,7 @@ from typing import Any
 from ailogs.analysis.correlation import correlate_request
 from ailogs.analysis.engine import analyze_records
 from ailogs.analysis.patterns import PatternLibrary
+from ailogs.analysis.redaction import Redactor
 from ailogs.collector import collector_paused
 from ailogs.domain import Direction, LogRecord, QuerySpec, TimeWindow
 from ailogs.errors import CorrelationNotFound
@@ -29,6 +30,7 @@ async def read_window(
     loki: LokiClient,
     scope: QueryScope,
     max_lines: int,
+    redactor: Redactor | None = None,
 ) -> tuple[list[LogRecord], bool]:
     """Every line of `query` in `window`, oldest first, up to `max_lines` (and whether cut)."""
     reader = PageReader(
@@ -43,7 +45,8 @@ async def read_window(
     records: list[LogRecord] = []
     async with aclosing(reader.read()) as pages:
         async for page in pages:
-            records.extend(page)
+            # Redacted before analysis: every example line an answer quotes is masked.
+            records.extend(redactor.redact_records(page) if redactor is not None else page)
             if len(records) >= max_lines:
                 return records[:max_lines], True
     return records, False
@@ -57,6 +60,7 @@ async def analyze_window(
     library: PatternLibrary,
     baseline: TimeWindow | None = None,
     max_lines: int = DEFAULT_MAX_LINES,
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
     """Patterns, templates, anomalies and suspects of a window against its baseline."""
     baseline = baseline or spec.window.preceding()
@@ -64,8 +68,12 @@ async def analyze_window(
     with collector_paused():
         started = time.perf_counter()
         (current, cut), (before, before_cut) = await asyncio.gather(
-            read_window(query, spec.window, loki=loki, scope=scope, max_lines=max_lines),
-            read_window(query, baseline, loki=loki, scope=scope, max_lines=max_lines),
+            read_window(
+                query, spec.window, loki=loki, scope=scope, max_lines=max_lines, redactor=redactor
+            ),
+            read_window(
+                query, baseline, loki=loki, scope=scope, max_lines=max_lines, redactor=redactor
+            ),
         )
         loki_ms = (time.perf_counter() - started) * 1000
         # The engine is CPU-bound: keep the event loop free for other requests.
@@ -100,12 +108,14 @@ async def correlate(
     library: PatternLibrary,
     baseline: TimeWindow | None = None,
     max_lines: int = DEFAULT_MAX_LINES,
+    redactor: Redactor | None = None,
 ) -> dict[str, Any]:
     """The cross-service graph of one request, or of the whole window against its baseline."""
     if spec.correlation_id is None:
         answer = await analyze_window(
-            spec, loki=loki, scope=scope, library=library, baseline=baseline, max_lines=max_lines
-        )
+            spec, loki=loki, scope=scope, library=library, baseline=baseline,
+            max_lines=max_lines, redactor=redactor,
+        )  # fmt: skip
         correlation: dict[str, Any] = answer["correlation"]
         correlation.update(window=answer["window"], baseline=answer["baseline"])
         correlation["stats"] = answer["stats"]
@@ -114,7 +124,7 @@ async def correlate(
     request_spec = replace(spec, services=(), search=None)
     query = all_lines_query(request_spec)
     records, cut = await read_window(
-        query, spec.window, loki=loki, scope=scope, max_lines=max_lines
+        query, spec.window, loki=loki, scope=scope, max_lines=max_lines, redactor=redactor
     )
     if not records:
         raise CorrelationNotFound(

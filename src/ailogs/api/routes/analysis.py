@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from ailogs.analysis.budget import fit_lists
+from ailogs.api.agent_wiring import agent_of
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.domain import Mode, QuerySpec, TimeWindow
@@ -67,6 +68,7 @@ async def analyze(runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep) ->
         scope=scope,
         library=runtime.library,
         baseline=request.baseline,
+        redactor=agent_of(runtime).redactor,
     )
     return _fit(answer, request, ("templates", "patterns", "anomalies"))
 
@@ -82,6 +84,7 @@ async def correlate_services(
         scope=scope,
         library=runtime.library,
         baseline=request.baseline,
+        redactor=agent_of(runtime).redactor,
     )
     return _fit(answer, request, ("suspects", "bottlenecks", "recommendations"))
 
