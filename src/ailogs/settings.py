@@ -92,8 +92,9 @@ class CacheSettings(BaseSettings):
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
     # A reply from a live Redis; must outlast event-loop lag under load.
     redis_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    # Connecting: short, so a dead Redis is noticed at once and bypassed.
-    redis_connect_timeout_s: float = Field(default=0.5, gt=0, le=30)
+    # Connecting: a stopped Redis refuses at once; this bounds an unreachable host.
+    # Not shorter: under load the event loop lags, and a slow connect is not an outage.
+    redis_connect_timeout_s: float = Field(default=2.0, gt=0, le=30)
     # Waiting for a pooled connection under load (not a sign that Redis is down).
     redis_pool_timeout_s: float = Field(default=5.0, gt=0, le=60)
 

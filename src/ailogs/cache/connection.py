@@ -103,17 +103,18 @@ def connect_redis(
     *,
     max_connections: int = 64,
     socket_timeout_s: float = 2.0,
-    connect_timeout_s: float = 0.5,
+    connect_timeout_s: float = 2.0,
     pool_timeout_s: float = 5.0,
 ) -> Redis:
     """A client over a bounded, first-come-first-served pool, with no retry loop.
 
-    A dead Redis fails fast: a refused or timed-out connect raises at once and
-    the cache and the rate limiter fall back on that first error. Waiting for a
-    pooled connection is not such an error, so `pool_timeout_s` is generous: load
-    waits its turn instead of being counted as an outage. `socket_timeout_s`
-    bounds a reply from a live but stalled server; it must also outlast event
-    loop lag under load, since a timed-out rate-limit script may have counted.
+    A stopped Redis fails fast: the connect is refused at once, and the cache and
+    the rate limiter fall back on that first error. Waiting for a pooled
+    connection is not such an error, so `pool_timeout_s` is generous: load waits
+    its turn instead of being counted as an outage. `connect_timeout_s` bounds an
+    unreachable host and `socket_timeout_s` a live but stalled server; both must
+    outlast event-loop lag under load (0.5 s spikes with 200 clients on one
+    loop), and a timed-out rate-limit script may already have counted.
     Nothing connects until the first command.
     """
     pool = FifoConnectionPool.from_url(
