@@ -3,31 +3,39 @@
 Mining works blind on whole lines, headers included, so everything that varies
 between two occurrences of the same event must become `<*>` first: dates and
 times (with month and weekday names), numbers, hex ids, UUIDs, IPs and ports,
-URLs, e-mails, paths, durations and `key=value` numbers. One compiled
-alternation does it in a single C-level pass; a second pass folds runs of
-adjacent placeholders so that, say, a date and a time, or a list of numbers of
-any length, become one `<*>` and lines keep the same token count.
+URLs, e-mails, paths, durations and `key=value` numbers.
+
+Every rule works inside one whitespace-separated token, so a line is masked
+token by token (`mask_token`) and a miner can cache the decision per token.
+Most tokens are settled by cheap character tests; only tokens that mix a
+variable with punctuation (`sshd[24200]:`, `uid=0`) or carry a URL, an e-mail or
+an `@` go through the regexes. A last pass folds runs of adjacent placeholders
+so that, say, a date and a time, or a list of numbers of any length, become one
+`<*>` and lines keep the same token count.
+
+Digit runs only ever count by their presence, never their length or value, so
+two lines whose `shape_key`s (digit runs and hex tails folded) agree mask alike.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 PLACEHOLDER = "<*>"
 
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
-_WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
+# Month and weekday names are dates wherever they stand as a word of their own
+# (`Dec 10 06:55:46`, `[Sun Dec 04 ...]`, `Fri Jun 18 2004`).
+_DATE_WORDS = frozenset(
+    "Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec "
+    "January February March April June July August September October November December "
+    "Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+)
+# Punctuation that may wrap a date word inside its token: `[Sun`, `Dec,`.
+_DATE_WRAP = "[](),;:"
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Dates spelled with month names: syslog, Apache, Java, HTTP access logs.
-# Digit runs are matched as `\d+`, never by length, so that two lines that
-# differ only in their digits always mask alike (see `shape_key`).
-_MONTH_DATE = re.compile(
-    rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d+(?:,?\s+\d+)?(?:\s+|T)\d+:\d+(?::\d+)?(?:[.,]\d+)?(?:\s+\d+)?\b"
-    rf"|\b\d+[/ -]{_MONTH}[/ -]\d+(?::\d+:\d+:\d+)?(?:\s+[+-]\d+)?"
-    rf"|\b{_WEEKDAY}\s+{_MONTH}\s+\d+\b"
-)
-_MONTH_HINT = re.compile(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*[ /-]")
 # Absolute paths of two or more segments, with or without digits.
 _PATH = re.compile(r"(?<![\w/.:])/[\w.@%+~-]+(?:/[\w.@%+~-]*)+")
 # Any whole token-initial run of identifier-ish characters containing a digit:
@@ -39,51 +47,103 @@ _DIGITS = re.compile(rf"(?<!{_TOKEN}){_TOKEN}*?\d{_TOKEN}*+")
 # Adjacent placeholders separated only by punctuation or spaces fold into one.
 _FOLD = re.compile(r"<\*>(?:[\s,;:./\\|_=+-]*<\*>)+")
 
+# ASCII characters of `_TOKEN` (without `@`, which may start an e-mail) and of
+# a path segment: a token made only of them is settled by character tests.
+_WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+_ID_CHARS = _WORD_CHARS + ".:/\\#+-"
+_PATH_CHARS = _WORD_CHARS + ".%+~-/"
+_DIGIT_CHARS = frozenset("0123456789")
+
 # Lines longer than this are mined on their head only: the tail of a megabyte
 # line is payload, not structure, and would cost memory in every cluster.
 MAX_MINED_CHARS = 4096
 
 
-def mask_line(line: str) -> str:
-    """The line with every variable part replaced by `<*>`."""
-    if len(line) > MAX_MINED_CHARS:
-        line = line[:MAX_MINED_CHARS]
-    # Each rarer shape is guarded by a cheap substring test; the digit rule
-    # does most of the work in one pass.
-    if "://" in line:
-        line = _URL.sub(PLACEHOLDER, line)
-    if "@" in line:
-        line = _EMAIL.sub(PLACEHOLDER, line)
-    if _MONTH_HINT.search(line):
-        line = _MONTH_DATE.sub(PLACEHOLDER, line)
-    if "/" in line:
-        line = _PATH.sub(PLACEHOLDER, line)
-    masked = _DIGITS.sub(PLACEHOLDER, line)
+def mask_token(token: str) -> str:
+    """One whitespace-free token with its variable parts replaced by `<*>`."""
+    if not _DIGIT_CHARS.isdisjoint(token):
+        if not token.strip(_ID_CHARS):
+            # Numbers, ids, IPs, versions, durations: the whole token varies.
+            return PLACEHOLDER
+        return _mask_with_regexes(token)
+    if token.isalpha():
+        return PLACEHOLDER if token in _DATE_WORDS else token
+    core = token.strip(_DATE_WRAP)
+    if core in _DATE_WORDS:
+        return token.replace(core, PLACEHOLDER, 1)
+    if token.isascii() and "@" not in token and token.count("/") < 2:
+        # Without a digit, an `@` or two slashes no rule applies.
+        return token
+    if token[0] == "/" and token[1:2] != "/" and not token.strip(_PATH_CHARS):
+        return PLACEHOLDER
+    return _mask_with_regexes(token)
+
+
+def _mask_with_regexes(token: str) -> str:
+    if "://" in token:
+        token = _URL.sub(PLACEHOLDER, token)
+    if "@" in token:
+        token = _EMAIL.sub(PLACEHOLDER, token)
+    if "/" in token:
+        token = _PATH.sub(PLACEHOLDER, token)
+    token = _DIGITS.sub(PLACEHOLDER, token)
+    if token.count(PLACEHOLDER) > 1:
+        token = _FOLD.sub(PLACEHOLDER, token)
+    return token
+
+
+def fold_placeholders(masked: str) -> str:
+    """Runs of placeholders separated only by spaces or punctuation become one."""
     if masked.count(PLACEHOLDER) > 1:
-        masked = _FOLD.sub(PLACEHOLDER, masked)
+        return _FOLD.sub(PLACEHOLDER, masked)
     return masked
 
 
+def mask_line(line: str) -> str:
+    """The line's tokens, variable parts replaced by `<*>`, joined by single spaces."""
+    if len(line) > MAX_MINED_CHARS:
+        line = line[:MAX_MINED_CHARS]
+    return fold_placeholders(" ".join(map(mask_token, line.split())))
+
+
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+# After the digits became `0`: a digit with the hex letters and digits that
+# follow it (a number, `0x1f`, a hex id's tail), and a whole space-led token that
+# is a path of two or more segments (`/0/` masks like it).
+_HEX_RUN = re.compile(rb"0[0-9a-fA-Fx]*")
+_PATH_TOKEN = re.compile(rb" /[\w.%+~-]+/[\w.%+~/-]*(?=[ \n]|\Z)")
 
 
 def shape_key(line: str) -> bytes:
-    """The line with every run of ASCII digits folded to one `0`.
+    """A cheap key of the line such that lines with equal keys mask alike.
 
-    Masking treats a digit run only by its presence, so lines with the same
-    shape key always mask to the same text: the key lets a miner reuse the
-    masking (and clustering) of an earlier line without running the regexes.
+    ASCII digits become `0`, then each `0` with the hex digits and `x` right
+    after it folds to one `0`, and whole path tokens fold to `/0/`. Every rule of
+    `mask_token` sees those characters only as part of one run of identifier
+    characters that it masks whole, so the key's tokens mask exactly like the
+    line's: a miner can reuse the masking (and clustering) of an earlier line
+    with the same key, and mask the key's text instead of the line.
     """
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
-    return fold_digits(line.encode("utf-8", "surrogatepass"))
+    return _fold(line.encode("utf-8", "surrogatepass"))
 
 
-def fold_digits(data: bytes) -> bytes:
-    """`data` with every run of ASCII digits folded to one `0` (see `shape_key`)."""
-    data = data.translate(_ZERO_DIGITS)
-    while b"00" in data:
-        data = data.replace(b"00", b"0")
+def shape_keys(lines: Sequence[str]) -> list[bytes]:
+    """`shape_key` of every line, folded in one pass over the joined lines."""
+    text = "\n".join(lines)
+    if text.isascii() and max(map(len, lines), default=0) <= MAX_MINED_CHARS:
+        keys = _fold(text.encode("ascii")).split(b"\n")
+        if len(keys) == len(lines):
+            return keys
+    # Non-ASCII text, over-long or embedded-newline lines: one at a time.
+    return list(map(shape_key, lines))
+
+
+def _fold(data: bytes) -> bytes:
+    data = _HEX_RUN.sub(b"0", data.translate(_ZERO_DIGITS))
+    if b" /" in data:
+        data = _PATH_TOKEN.sub(b" /0/", data)
     return data
 
 

@@ -19,13 +19,14 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from operator import attrgetter
 
 from ailogs.analysis.masking import (
-    MAX_MINED_CHARS,
     PLACEHOLDER,
-    fold_digits,
+    fold_placeholders,
     mask_line,
-    shape_key,
+    mask_token,
+    shape_keys,
     tokenize,
 )
 
@@ -36,6 +37,12 @@ DEFAULT_MAX_CHILDREN = 100
 # are direct-mapped tables of 64-bit hashes in flat arrays: no key objects are
 # kept, so 4096 slots cost 48 kB however many shapes a stream carries.
 DEFAULT_CACHE_SIZE = 4096
+# Token masks remembered per miner (a dict from shape token to its mask); the
+# dict is emptied when full, so memory stays bounded on any stream.
+TOKEN_CACHE_SIZE = 1024
+# Tokens longer than this that mask to a bare `<*>` (hex ids, UUIDs, block ids)
+# are not remembered: they rarely come back and cost nothing to mask again.
+_SHORT_TOKEN = 12
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
 BATCH_LINES = 32
 
@@ -128,21 +135,21 @@ class TemplateMiner:
         # only; a 64-bit clash between two live shapes is vanishingly rare.
         self._by_shape = _HashCache(cache_size)
         # Masked-text hits are rarer (the shape cache takes most), so a
-        # sixteenth of the slots does.
-        self._by_masked = _HashCache(max(1, cache_size // 16))
+        # quarter of the slots does.
+        self._by_masked = _HashCache(max(1, cache_size // 4))
+        self._token_masks: dict[str, str] = {}
+        self._token_evictions = 0
 
     def add(self, line: str) -> TemplateMatch:
         """Learn from one line; returns the template it belongs to now."""
-        return self._add_shaped(line, hash(shape_key(line))).match
+        return self._add_batch([line])[0].match
 
     def add_batch(self, lines: Sequence[str]) -> list[TemplateMatch]:
         """Learn from many lines at once (faster than `add` per line); one match per line."""
-        return [cluster.match for cluster in self._add_batch(lines)]
+        return list(map(_MATCH_OF, self._add_batch(lines)))
 
     def _add_batch(self, lines: Sequence[str]) -> list[_Cluster]:
-        keys = _batch_shape_keys(lines)
-        if keys is None:
-            return [self._add_shaped(line, hash(shape_key(line))) for line in lines]
+        keys = shape_keys(lines)
         clusters = self._clusters
         cache = self._by_shape
         hashes = cache.hashes
@@ -150,30 +157,53 @@ class TemplateMiner:
         mask = cache.mask
         found: list[_Cluster] = []
         append = found.append
-        for line, key in zip(lines, keys, strict=True):
-            digest = hash(key)
+        for key, digest in zip(keys, map(hash, keys), strict=True):
             slot = digest & mask
             if hashes[slot] == digest:
                 cluster = clusters[indexes[slot]]
-                cluster.count += 1
             else:
-                cluster = self._add_shaped(line, digest)
+                cluster = clusters[self._add_shaped(key, digest)]
+            cluster.count += 1
             append(cluster)
         return found
 
-    def _add_shaped(self, line: str, digest: int) -> _Cluster:
-        index = self._by_shape.get(digest)
+    def _add_shaped(self, key: bytes, digest: int) -> int:
+        # The shape key masks exactly like its line (see `masking.shape_key`).
+        masked = self._mask(key.decode("utf-8", "surrogatepass"))
+        masked_digest = hash(masked)
+        index = self._by_masked.get(masked_digest)
         if index < 0:
-            masked = mask_line(line)
-            masked_digest = hash(masked)
-            index = self._by_masked.get(masked_digest)
-            if index < 0:
-                index = self._learn(tokenize(masked))
-                self._by_masked.put(masked_digest, index)
-            self._by_shape.put(digest, index)
-        cluster = self._clusters[index]
-        cluster.count += 1
-        return cluster
+            index = self._learn(tokenize(masked))
+            self._by_masked.put(masked_digest, index)
+        self._by_shape.put(digest, index)
+        return index
+
+    def _mask(self, text: str) -> str:
+        tokens = text.split()
+        masked = list(map(self._token_masks.get, tokens))
+        if None in masked:
+            for position, token in enumerate(tokens):
+                if masked[position] is None:
+                    masked[position] = self._mask_token(token)
+        return fold_placeholders(" ".join(masked))  # type: ignore[arg-type]
+
+    def _mask_token(self, token: str) -> str:
+        masked = mask_token(token)
+        if masked is PLACEHOLDER and len(token) > _SHORT_TOKEN:
+            return masked
+        cache = self._token_masks
+        if len(cache) >= TOKEN_CACHE_SIZE:
+            # Evict the newest entry: the tokens that came first, which are
+            # the frequent ones, stay; a rare token takes the last seat. Every
+            # so often start afresh so a changed stream gets its own seats.
+            self._token_evictions += 1
+            if self._token_evictions >= TOKEN_CACHE_SIZE * 16:
+                self._token_evictions = 0
+                cache.clear()
+            else:
+                cache.popitem()
+        cache[token] = masked
+        return masked
 
     def match(self, line: str) -> TemplateMatch | None:
         """The template a line would join, without learning; None when none is similar."""
@@ -250,19 +280,7 @@ class TemplateMiner:
         return best
 
 
-def _batch_shape_keys(lines: Sequence[str]) -> list[bytes] | None:
-    """`shape_key` of every line, folded in one pass over the joined batch.
-
-    None when the batch cannot be folded jointly (non-ASCII, embedded
-    newlines, over-long lines); callers then fall back to one line at a time.
-    """
-    if not lines:
-        return []
-    text = "\n".join(lines)
-    if not text.isascii() or max(map(len, lines)) > MAX_MINED_CHARS:
-        return None
-    keys = fold_digits(text.encode("ascii")).split(b"\n")
-    return keys if len(keys) == len(lines) else None
+_MATCH_OF = attrgetter("match")
 
 
 def mine_templates(
