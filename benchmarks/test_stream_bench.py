@@ -2,15 +2,17 @@
 
 Layout (all on 127.0.0.1): this process runs the fake Loki tail and paces the
 lines (each carries its send time); the ailogs server runs in its own process
-(uvicorn); subscribers run in worker processes. Latency is receive time minus
-the time the fake Loki sent the line.
+(uvicorn, started as `ailogs serve` starts it); subscribers run in worker
+processes as lean raw-socket WebSocket clients. Latency is the time a frame's
+bytes reach the subscriber's process minus the time the fake Loki sent the line.
 
 Phase 1: every subscriber reads. Phase 2: the same with STALLED of them never
-reading. Bars: p99 < 250 ms, zero lost lines for readers, one upstream tail,
-phase-2 p99 within 20% of phase 1, server RSS bounded.
+reading (they stop reading the socket once subscribed). Bars: p99 < 250 ms,
+zero lost lines for readers, one upstream tail, phase-2 p99 within 20% of
+phase 1, server RSS bounded.
 
     make bench                                   # pytest, short default duration
-    BENCH_STREAM_SECONDS=30 .venv/bin/pytest benchmarks/test_stream_bench.py -s
+    BENCH_STREAM_SECONDS=60 .venv/bin/pytest benchmarks/test_stream_bench.py -s
 """
 
 from __future__ import annotations

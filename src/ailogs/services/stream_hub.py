@@ -387,9 +387,9 @@ class StreamHub:
         limits = self.limits
         for session in list(self._sessions.values()):
             outbox = session.outbox
-            if outbox.send_stalled(now, limits.send_timeout_s):
-                if session.on_send_stalled is not None:
-                    session.on_send_stalled()
+            abort = session.on_send_stalled
+            if abort is not None and outbox.send_stalled(now, limits.send_timeout_s):
+                abort()
                 continue
             if session.heartbeat and outbox.idle(now, limits.heartbeat_s):
                 outbox.put_control(ServerFrame.PONG, HEARTBEAT)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request, WebSocket
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from ailogs.api.auth import handshake_credentials
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.runtime import Runtime
 from ailogs.errors import AilogsError, Forbidden, InvalidFrame
@@ -110,12 +111,12 @@ class Caller:
             )
 
 
-async def identify(runtime: Runtime, headers: Any, client: str, path: str) -> Caller:
+async def identify(runtime: Runtime, authorization: str | None, client: str, path: str) -> Caller:
     """Authenticate the handshake like HTTP requests (when keys exist) and count its rate."""
     access = runtime.access
     if access is None:
         return Caller(client_key=f"addr:{client}", tenant=runtime.settings.loki.tenant)
-    facts = RequestFacts(path=path, client=client, authorization=headers.get("authorization"))
+    facts = RequestFacts(path=path, client=client, authorization=authorization)
     principal = await access.authenticate(facts)
     await access.check_rate(principal, facts)
     return Caller(principal.rate_key, principal.tenant, frozenset(principal.workspaces))
@@ -133,10 +134,11 @@ async def stream_socket(websocket: WebSocket) -> None:
     """Live tail: subscribe with a filter, receive log, alert, metrics and dropped frames."""
     runtime: Runtime = websocket.app.state.runtime
     hub = _hub(runtime)
-    await websocket.accept()
+    credentials = handshake_credentials(websocket)  # header, or the bearer.<key> subprotocol
+    await websocket.accept(subprotocol=credentials.subprotocol)
     client = websocket.client.host if websocket.client else "unknown"
     try:
-        caller = await identify(runtime, websocket.headers, client, websocket.url.path)
+        caller = await identify(runtime, credentials.authorization, client, websocket.url.path)
         session = hub.open_session(
             client_key=caller.client_key, tenant=caller.tenant, heartbeat=True
         )
@@ -259,7 +261,7 @@ async def stream_sse(
     runtime: Runtime = request.app.state.runtime
     hub = _hub(runtime)
     client = request.client.host if request.client else "unknown"
-    caller = await identify(runtime, request.headers, client, request.url.path)
+    caller = await identify(runtime, request.headers.get("authorization"), client, request.url.path)
     raw_filter: dict[str, Any] = {
         "services": _split(services),
         "pattern_alerts": _split(pattern_alerts),
@@ -290,6 +292,7 @@ async def _events(hub: StreamHub, session: StreamSession) -> AsyncIterator[Serve
                 return
             for frame in frames:
                 yield ServerSentEvent(data=frame, event=frame_type(frame))
+            session.outbox.sent()
     finally:
         hub.close_session(session)
 
