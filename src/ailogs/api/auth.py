@@ -1,7 +1,8 @@
 """Access control as FastAPI dependencies, for HTTP routes and WebSocket handshakes.
 
 `require_caller` runs once per request (FastAPI caches it): it authenticates the
-`Authorization: Bearer` key, checks a `workspace_id` named in the query or path,
+`Authorization: Bearer` key (on a WebSocket handshake, also the `bearer.<key>`
+subprotocol), checks a `workspace_id` named in the query or path,
 applies the caller's rate limit, and returns the `Principal`. `get_caller_scope`
 adds the rule that a workspace-restricted key must name a workspace before any
 log is read, and hands the key's Loki tenant to the query path.
@@ -9,6 +10,8 @@ log is read, and hands the key's Loki tenant to the query path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
@@ -19,6 +22,9 @@ from ailogs.services.access import Admission, Principal, RequestFacts
 from ailogs.services.query import QueryScope
 
 WORKSPACE_PARAM = "workspace_id"
+# WebSocket key transport for browsers: offer ["bearer", "bearer.<key>"].
+BEARER_SUBPROTOCOL = "bearer"
+BEARER_KEY_PREFIX = "bearer."
 
 
 def _runtime(connection: HTTPConnection) -> Runtime:
@@ -31,16 +37,54 @@ def client_address(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
+@dataclass(frozen=True, slots=True)
+class HandshakeCredentials:
+    """The key a WebSocket handshake carries, and the subprotocol to accept with."""
+
+    authorization: str | None
+    subprotocol: str | None
+
+
+def _subprotocol_key(offered: Sequence[str]) -> str | None:
+    for protocol in offered:
+        if protocol[: len(BEARER_KEY_PREFIX)].lower() == BEARER_KEY_PREFIX:
+            return protocol[len(BEARER_KEY_PREFIX) :]
+    return None
+
+
+def handshake_credentials(connection: HTTPConnection) -> HandshakeCredentials:
+    """The key of a WebSocket handshake: the Authorization header, else a subprotocol.
+
+    Browsers cannot set headers on a WebSocket, so the key may travel as the
+    subprotocol `bearer.<key>` next to a plain `bearer`
+    (`new WebSocket(url, ["bearer", "bearer." + key])`); the server then accepts
+    with `bearer`, never echoing the key. A query-string token is not accepted:
+    URLs end up in access logs and proxies, headers do not.
+    """
+    offered: list[str] = list(connection.scope.get("subprotocols") or ())
+    accept = BEARER_SUBPROTOCOL if BEARER_SUBPROTOCOL in offered else None
+    header = connection.headers.get("authorization")
+    if header:
+        return HandshakeCredentials(header, accept)
+    key = _subprotocol_key(offered)
+    return HandshakeCredentials(f"Bearer {key}" if key else None, accept)
+
+
 def request_facts(connection: HTTPConnection, *, workspace_required: bool = True) -> RequestFacts:
     """What the door knows about a request or handshake, before the route runs."""
     workspace = connection.query_params.get(WORKSPACE_PARAM) or connection.path_params.get(
         WORKSPACE_PARAM
     )
     state_id = connection.scope.get("state", {}).get("request_id")
+    authorization = (
+        handshake_credentials(connection).authorization
+        if connection.scope["type"] == "websocket"
+        else connection.headers.get("authorization")
+    )
     return RequestFacts(
         path=connection.url.path,
         client=client_address(connection),
-        authorization=connection.headers.get("authorization"),
+        authorization=authorization,
         workspace_id=workspace or None,
         request_id=state_id if isinstance(state_id, str) else None,
         workspace_required=workspace_required,
