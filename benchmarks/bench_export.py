@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.services.fake_loki_pages import BASE_NS, FakeLokiPages
 
 from ailogs.analysis.redaction import Redactor
+from ailogs.collector import tune_for_service
 from ailogs.domain import Direction, Mode, QuerySpec, TimeWindow
 from ailogs.loki import LokiClient
 from ailogs.services.export import ExportFormat, open_export
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--per-timestamp", type=int, default=10_000)
     args = parser.parse_args()
     before = peak_rss_mb()
+    tune_for_service()  # the collector as `ailogs serve` sets it
     run = asyncio.run(run_export(args.lines, args.per_timestamp))
     print(f"lines exported      {run.lines:,} (expected {args.lines:,})")
     print(f"lines per timestamp {args.per_timestamp:,}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from collections.abc import Iterator
 
 import httpx
@@ -220,3 +222,28 @@ async def test_per_call_tenant_overrides_the_default(loki: respx.MockRouter) -> 
     route = loki.get("/loki/api/v1/labels").mock(return_value=recorded("labels"))
     await client().labels(start_ns=START, end_ns=END, tenant="acme")
     assert route.calls.last.request.headers["X-Scope-OrgID"] == "acme"
+
+
+async def test_a_page_body_is_freed_with_the_page_not_at_the_next_collection(
+    loki: respx.MockRouter,
+) -> None:
+    loki.get("/loki/api/v1/query_range").mock(
+        return_value=recorded("query_range_streams_categorized")
+    )
+    received: list[weakref.ref[httpx.Response]] = []
+
+    async def keep(response: httpx.Response) -> None:
+        received.append(weakref.ref(response))
+
+    loki_client = client()
+    loki_client._http.event_hooks["response"].append(keep)
+    gc.disable()
+    try:
+        result = await loki_client.query_range('{job=~".+"}', start_ns=1, end_ns=2)
+        assert result.records
+        assert len(received) == 1
+        # Freed by reference counting alone: no cycle keeps megabytes of body alive.
+        assert received[0]() is None
+    finally:
+        gc.enable()
+        await loki_client.aclose()

@@ -142,7 +142,11 @@ class LokiClient:
             raise RetryableStatus(response)
         if response.status_code >= 400:
             raise error_for_response(response)
-        return response.content
+        content = response.content
+        # httpx binds a response and its stream in a reference cycle, so a page body
+        # (megabytes) would live until the next full collection; unbind it now.
+        response.stream = httpx.ByteStream(b"")
+        return content
 
     # --- endpoints ---------------------------------------------------------------
 
