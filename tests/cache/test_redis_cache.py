@@ -7,7 +7,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+import ailogs.cache.redis as redis_cache_module
 from ailogs.cache import CacheHealth, RedisQueryCache
+from ailogs.cache.codec import Entry, decode
 from ailogs.cache.keys import tenant_prefix
 from tests.redis_support import RedisProcess, fast_failing_client
 
@@ -115,3 +117,73 @@ async def test_after_a_failure_redis_is_skipped_for_the_backoff(
         assert not cache.down
     finally:
         await client.aclose()
+
+
+class CountingDecode:
+    """Wraps the cache's decoder to count the blobs it inflates."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        monkeypatch.setattr(redis_cache_module, "decode", self)
+
+    def __call__(self, blob: bytes) -> Entry | None:
+        self.calls += 1
+        return decode(blob)
+
+
+def big(word: str) -> bytes:
+    return (b'{"message":"%s upstream timed out","service":"api"}' % word.encode()) * 500
+
+
+async def test_repeated_hits_inflate_an_unchanged_entry_once(
+    redis_client: Redis, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = RedisQueryCache(redis_client, key_prefix=key_prefix, compress_min_bytes=1024)
+    writer = RedisQueryCache(redis_client, key_prefix=key_prefix, compress_min_bytes=1024)
+    decoding = CountingDecode(monkeypatch)
+    await writer.set("q:00:a", big("first"), ttl_s=30)
+
+    answers = [await reader.get("q:00:a") for _ in range(5)]
+
+    assert decoding.calls == 1
+    assert all(a is not None and a.payload == big("first") for a in answers)
+    assert reader.stats.hits == 5
+
+
+async def test_an_entry_replaced_or_deleted_elsewhere_is_never_answered_from_memory(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    reader = RedisQueryCache(redis_client, key_prefix=key_prefix, compress_min_bytes=1024)
+    other_replica = RedisQueryCache(redis_client, key_prefix=key_prefix, compress_min_bytes=1024)
+    await other_replica.set("q:00:a", big("first"), ttl_s=30)
+    first = await reader.get("q:00:a")
+
+    await other_replica.set("q:00:a", big("second"), ttl_s=30)
+    second = await reader.get("q:00:a")
+    await other_replica.invalidate(prefix="q:00:")
+    gone = await reader.get("q:00:a")
+
+    assert first is not None
+    assert first.payload == big("first")
+    assert second is not None
+    assert second.payload == big("second")
+    assert gone is None
+
+
+async def test_the_inflated_entries_kept_are_bounded_in_bytes(
+    redis_client: Redis, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = len(big("k0")) + 2000  # an entry and (generously) its compressed blob
+    cache = RedisQueryCache(
+        redis_client, key_prefix=key_prefix, compress_min_bytes=1024, decoded_memo_bytes=2 * one
+    )
+    for index in range(3):
+        await cache.set(f"q:00:{index}", big(f"k{index}"), ttl_s=30)
+    decoding = CountingDecode(monkeypatch)
+
+    for index in (2, 1, 0):  # 0 was pushed out when 2 came in
+        entry = await cache.get(f"q:00:{index}")
+        assert entry is not None
+        assert entry.payload == big(f"k{index}")
+
+    assert decoding.calls == 1
