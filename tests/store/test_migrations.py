@@ -33,7 +33,7 @@ async def schema_drift(database: Database) -> list[object]:
 
 async def up_down_up(database: Database) -> None:
     await migrate.upgrade(database)
-    assert await migrate.current_revision(database) == "0002"
+    assert await migrate.current_revision(database) == "0003"
     assert await table_names(database) == TABLES
     assert await schema_drift(database) == []
 

@@ -1,16 +1,17 @@
-"""Bulk statements the write path needs, on both dialects.
+"""Bulk statements the write path needs.
 
-- `insert_new`: `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`.
-- `execute_upsert`: `INSERT ... ON CONFLICT (keys) DO UPDATE` where each other
-  column merges by a rule (add, max, min, keep the stored value).
+- `execute_upsert` (both dialects): `INSERT ... ON CONFLICT (keys) DO UPDATE`
+  where each other column merges by a rule (add, max, min, keep the stored value).
+- `insert_new` (SQLite): `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`.
+- `stage_rows` (PostgreSQL): COPY rows into a staging table.
 
-On PostgreSQL both COPY the rows (binary) into a temporary staging table
-shaped like the target, then run ONE `INSERT ... SELECT ... FROM staging`,
+On PostgreSQL the rows are COPYed (binary) into a temporary staging table
+shaped like the target, then ONE `INSERT ... SELECT ... FROM staging` runs,
 through the asyncpg connection of the caller's transaction. COPY encodes rows
 far cheaper than bound arrays (asyncpg checks every array element against
-collection ABCs), which is what makes >20k operations/s possible. The staging
-table is created once per connection and emptied per use. SQLite uses
-SQLAlchemy's dialect inserts (executemany).
+collection ABCs). The staging table is created once per connection and emptied
+per use. SQLite uses SQLAlchemy's dialect inserts (executemany); the
+operations themselves take `pg_write.py` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -77,10 +78,14 @@ def _pg_rows(table: Table, columns: Sequence[str], rows: list[Any]) -> list[Any]
     return converted
 
 
-async def _pg_stage(
+async def stage_rows(
     session: AsyncSession, table: Table, columns: Sequence[str], rows: list[Any]
 ) -> tuple[Any, str]:
-    """COPY rows into an empty staging table; (asyncpg connection, staging table name)."""
+    """COPY rows (values as COPY takes them) into an empty staging table.
+
+    Returns (the asyncpg connection of the session's transaction, the staging
+    table's name).
+    """
     # One staging table per (table, column set), typed by the target's columns
     # (CREATE ... AS ... WITH NO DATA copies types, not constraints).
     digest = hashlib.blake2b(",".join(columns).encode(), digest_size=4).hexdigest()
@@ -94,9 +99,7 @@ async def _pg_stage(
     )
     await connection.exec_driver_sql(f"DELETE FROM {stage}")
     driver = await _driver(session)
-    await driver.copy_records_to_table(
-        stage, records=_pg_rows(table, columns, rows), columns=list(columns)
-    )
+    await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
     return driver, stage
 
 
@@ -114,17 +117,10 @@ async def insert_new(
 ) -> list[Any]:
     """Insert records (objects whose attributes are named like `columns`) whose key is new.
 
-    Returns the keys actually inserted. Reading attributes column by column
-    avoids building a dict per row on the hot path.
+    Returns the keys actually inserted (SQLite; PostgreSQL takes `pg_write.py`).
     """
     if not records:
         return []
-    if _dialect(session) == "postgresql":
-        read = attrgetter(*columns)
-        driver, stage = await _pg_stage(session, table, columns, [read(r) for r in records])
-        conflict = f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
-        fetched = await driver.fetch(f"{_pg_insert_from(table, columns, stage)} {conflict}")
-        return [row[0] for row in fetched]
     rows = [{name: getattr(record, name) for name in columns} for record in records]
     stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
     result = await session.execute(stmt.returning(table.c[key]), rows)
@@ -151,7 +147,8 @@ async def execute_upsert(session: AsyncSession, upsert: Upsert) -> None:
             if rule is not Merge.KEEP
         ]
         read = itemgetter(*columns)
-        driver, stage = await _pg_stage(session, table, columns, [read(r) for r in upsert.rows])
+        staged = _pg_rows(table, columns, [read(r) for r in upsert.rows])
+        driver, stage = await stage_rows(session, table, columns, staged)
         sql = (
             f"{_pg_insert_from(table, columns, stage)} ON CONFLICT ({', '.join(upsert.keys)}) "
             f"DO UPDATE SET {', '.join(updates)}"

@@ -219,6 +219,9 @@ def _thread_rows(
             }
             continue
         row["operations"] += 1
+        if op.workspace_id > row["workspace_id"]:
+            # A thread's workspace is set once; an empty id loses to a named one.
+            row["workspace_id"] = op.workspace_id
         row["errors"] += op.status is error
         row["input_tokens"] += op.input_tokens
         row["output_tokens"] += op.output_tokens

@@ -1,9 +1,13 @@
 """The one idempotent write path for operations, used by both ingest doors.
 
-`INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id` stores the new rows and
+`INSERT ... ON CONFLICT (id) DO NOTHING RETURNING` stores the new rows and
 tells which they were; only those are added to the rollups, in the same
 transaction. A re-read overlap, a retried batch or a crash before commit
 therefore neither loses nor double-counts an operation.
+
+PostgreSQL does it in one statement (`pg_write.py`: the rollups in SQL from the
+inserted rows); SQLite inserts, then upserts the rollups aggregated in Python
+(`rollups.py`). Error patterns are fingerprinted in Python on both.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ailogs.store.bulk import execute_upsert, insert_new
 from ailogs.store.models import AiOperation, table_of
+from ailogs.store.pg_write import insert_and_roll_up
 from ailogs.store.records import OPERATION_COLUMNS, NewOperation
-from ailogs.store.rollups import rollup_upserts
+from ailogs.store.rollups import error_pattern_upserts, rollup_upserts
 
-# Rows per INSERT statement (PostgreSQL sends them as arrays, SQLite in pages).
+# Rows per SQLite INSERT statement.
 INSERT_CHUNK = 5000
 
 
@@ -46,6 +51,14 @@ class OperationWriter:
     async def write(self, ops: Sequence[NewOperation]) -> WriteResult:
         """Insert the operations not stored yet, then roll up exactly those."""
         unique = list({op.id: op for op in ops}.values())
+        if not unique:
+            return WriteResult(inserted=0, duplicates=len(ops))
+        if self.session.get_bind().dialect.name == "postgresql":
+            inserted, failed_ids = await insert_and_roll_up(self.session, unique)
+            failed = [op for op in unique if op.is_error and op.id in failed_ids]
+            for upsert in error_pattern_upserts(failed):
+                await execute_upsert(self.session, upsert)
+            return WriteResult(inserted=inserted, duplicates=len(ops) - inserted)
         inserted_ids: set[str] = set()
         for start in range(0, len(unique), INSERT_CHUNK):
             chunk = unique[start : start + INSERT_CHUNK]
