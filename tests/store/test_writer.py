@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -126,3 +127,100 @@ async def test_checkpoints_round_trip(store_db: Database) -> None:
         await repo.save("loki", 9, now_ns=2)
     async with store_db.session() as session:
         assert await CheckpointRepository.from_session(session).get("loki") == 9
+
+
+ThreadTotals = tuple[int, int, int, int, Decimal, int, int]
+
+
+async def recount_threads(database: Database, key: str) -> dict[str, ThreadTotals]:
+    """Brute-force conversation or correlation totals from ai_operations."""
+    async with database.session() as session:
+        ops = (await session.scalars(select(AiOperation))).all()
+    threads: dict[str, ThreadTotals] = {}
+    for op in ops:
+        thread_id = getattr(op, key)
+        if thread_id is None:
+            continue
+        calls, errors, tokens_in, tokens_out, cost, first, last = threads.get(
+            thread_id, (0, 0, 0, 0, Decimal(0), op.start_time_ns, op.start_time_ns)
+        )
+        threads[thread_id] = (
+            calls + 1,
+            errors + (op.status.value == "error"),
+            tokens_in + op.input_tokens,
+            tokens_out + op.output_tokens,
+            cost + (op.cost_usd or 0),
+            min(first, op.start_time_ns),
+            max(last, op.start_time_ns),
+        )
+    return threads
+
+
+async def stored_threads(
+    database: Database, model: type[AiConversation] | type[AiCorrelation], key: str
+) -> dict[str, ThreadTotals]:
+    async with database.session() as session:
+        rows = cast(
+            Sequence[AiConversation | AiCorrelation], (await session.scalars(select(model))).all()
+        )
+    return {
+        getattr(r, key): (
+            r.operations,
+            r.errors,
+            r.input_tokens,
+            r.output_tokens,
+            r.cost_usd,
+            r.first_seen_ns,
+            r.last_seen_ns,
+        )
+        for r in rows
+    }
+
+
+async def test_conversations_and_correlations_equal_a_brute_force_recount(
+    store_db: Database,
+) -> None:
+    batch = random_records(seed=11, count=500)
+    for index, raw in enumerate(batch):
+        raw["correlation_id"] = f"req-{index % 170}"  # several calls per request
+    await write(store_db, batch[:300])
+    await write(store_db, batch[150:])  # an overlap: nothing counts twice
+    await write(store_db, batch[::4])
+
+    assert await stored_threads(
+        store_db, AiConversation, "conversation_id"
+    ) == await recount_threads(store_db, "conversation_id")
+    assert await stored_threads(store_db, AiCorrelation, "correlation_id") == await recount_threads(
+        store_db, "correlation_id"
+    )
+
+
+async def test_durations_on_bucket_bounds_and_half_microseconds_roll_up_exactly(
+    store_db: Database,
+) -> None:
+    # A duration equal to a bound counts in the bucket it closes (the `le` rule);
+    # half microseconds round to even, as Python's round() does.
+    durations = [0, 5, 5.0005, 100, 100.0000001, 120_000, 120_000.5, 3_600_000, 0.0025, 0.0035]
+    await write(
+        store_db,
+        [record(seq=index, duration_ms=value) for index, value in enumerate(durations)],
+    )
+
+    assert await stored_usage(store_db) == await recount_usage(store_db)
+    (hour,) = [row for key, row in (await stored_usage(store_db)).items() if key[1] == "hour"]
+    assert hour["histogram"][0] == 4  # 0, 5, 0.0025, 0.0035
+    assert hour["duration_us_sum"] == sum(round(value * 1000) for value in durations)
+
+
+async def test_a_thread_takes_a_named_workspace_over_an_empty_one(store_db: Database) -> None:
+    await write(
+        store_db,
+        [record(workspace_id=""), record(seq=1, workspace_id="ws-9"), record(seq=2)],
+    )
+    await write(store_db, [record(seq=3, workspace_id="ws-z")])
+
+    async with store_db.session() as session:
+        conversation = await session.get(AiConversation, "conv-1")
+    assert conversation is not None
+    # The greatest id of the first batch; later batches keep it.
+    assert (conversation.workspace_id, conversation.operations) == ("ws-9", 4)
