@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from ailogs.domain import NS_PER_SECOND, QuerySpec, guess_level
+from ailogs.domain import NS_PER_SECOND, LogRecord, QuerySpec, make_record
 from ailogs.errors import AilogsError
 from ailogs.loki.client import LokiClient
 from ailogs.services.pager import PageReader, RawEntry, ReadStats
@@ -105,16 +105,7 @@ class _Encoder:
         self.fmt = fmt
         self._stamp = _Stamper()
         self._first = True
-
-    def _entry(self, row: _Row) -> dict[str, Any]:
-        return {
-            "timestamp": self._stamp(row[0]),
-            "service": row[1],
-            "level": row[2],
-            "message": row[3],
-            "labels": row[4],
-            "fields": row[5],
-        }
+        self._option = orjson.OPT_APPEND_NEWLINE if fmt is ExportFormat.NDJSON else 0
 
     def header(self) -> bytes:
         if self.fmt is ExportFormat.CSV:
@@ -123,34 +114,46 @@ class _Encoder:
             return b'{"entries":['
         return b""
 
-    def batch(self, records: list[_Row]) -> bytes:
+    def batch(self, records: list[LogRecord]) -> bytes:
         dumps = orjson.dumps
-        if self.fmt is ExportFormat.NDJSON:
-            return b"".join(
-                [dumps(self._entry(r), option=orjson.OPT_APPEND_NEWLINE) for r in records]
-            )
-        if self.fmt is ExportFormat.JSON:
-            body = b",".join([dumps(self._entry(r)) for r in records])
-            if self._first:
-                self._first = False
-                return body
-            return b"," + body
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
         stamp = self._stamp
-        writer.writerows(
-            (
-                stamp(r[0]),
-                r[1],
-                r[2],
-                r[3],
-                dumps(r[4]).decode(),
-                dumps(r[5]).decode(),
-                r[6],
+        if self.fmt is ExportFormat.CSV:
+            buffer = io.StringIO()
+            csv.writer(buffer).writerows(
+                (
+                    stamp(r.timestamp_ns),
+                    r.service,
+                    r.level,
+                    r.message,
+                    dumps(r.labels).decode(),
+                    dumps(r.fields).decode(),
+                    r.line,
+                )
+                for r in records
+            )
+            return buffer.getvalue().encode()
+        # The public entry shape of `LogRecord.to_entry`, built inline: this is per line.
+        entries = [
+            dumps(
+                {
+                    "timestamp": stamp(r.timestamp_ns),
+                    "service": r.service,
+                    "level": r.level,
+                    "message": r.message,
+                    "labels": r.labels,
+                    "fields": r.fields,
+                },
+                option=self._option,
             )
             for r in records
-        )
-        return buffer.getvalue().encode()
+        ]
+        if self.fmt is ExportFormat.NDJSON:
+            return b"".join(entries)
+        body = b",".join(entries)
+        if self._first:
+            self._first = False
+            return body
+        return b"," + body
 
     def trailer(self, status: dict[str, Any]) -> bytes:
         if self.fmt is ExportFormat.NDJSON:
@@ -227,51 +230,12 @@ async def _close(batches: AsyncIterator[list[RawEntry]]) -> None:
         await close()
 
 
-# timestamp, service, level, message, labels, fields, line: a record without the object.
-_Row = tuple[int, str, str, str, Mapping[str, str], Mapping[str, Any], str]
-
-
-def _records(batch: list[RawEntry], redact: LinesFilter | None) -> list[_Row]:
-    """Rows of a batch; lines are masked before parsing, so fields and message are too."""
-    lines = redact([entry[2] for entry in batch]) if redact is not None else None
-    rows: list[_Row] = []
-    append = rows.append
-    for index, (ts, labels, line, meta) in enumerate(batch):
-        if lines is not None:
-            line = lines[index]
-        append(export_row(ts, labels, line, meta))
-    return rows
-
-
-def export_row(
-    timestamp_ns: int, labels: Mapping[str, str], line: str, metadata: Mapping[str, str] | None
-) -> _Row:
-    """`make_record` without the object: the hot path of export (same resolution rules)."""
-    body: dict[str, Any] | None = None
-    first = line[:1]
-    if first == "{" or (first.isspace() and line.lstrip().startswith("{")):
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            value = None
-        if isinstance(value, dict):
-            body = value
-    if metadata:
-        fields: dict[str, Any] = dict(metadata)
-        if body is not None:
-            fields.update(body)
-    else:
-        fields = body if body is not None else {}
-    service = labels.get("service_name") or _text(fields.get("service")) or "unknown"
-    level_value = labels.get("level") or _text(fields.get("level"))
-    level = level_value.lower() if level_value else guess_level(line)
-    message = None
-    if body is not None:
-        message = _text(body.get("msg")) or _text(body.get("message"))
-    return (timestamp_ns, service, level, message or line, labels, fields, line)
-
-
-def _text(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
+def _records(batch: list[RawEntry], redact: LinesFilter | None) -> list[LogRecord]:
+    """Records of a batch; lines are masked before parsing, so fields and message are too."""
+    if redact is None:
+        return [make_record(ts, line, labels, meta) for ts, labels, line, meta in batch]
+    lines = redact([entry[2] for entry in batch])
+    return [
+        make_record(ts, line, labels, meta)
+        for (ts, labels, _, meta), line in zip(batch, lines, strict=True)
+    ]
