@@ -191,6 +191,7 @@ _KINDS: dict[str, int] = {
     "ts": _TS,
     "cost_usd": _COST,
 }
+_TEXT_LIMITS = (64, 128, 128, 64)  # longest _ID, _NAME, _OPTIONAL_NAME, _WORKSPACE
 _RECORD_FIELDS = frozenset(OperationRecord.model_fields)
 if _RECORD_FIELDS != frozenset(_KINDS):
     raise RuntimeError("every OperationRecord field needs a lean rule in _KINDS")
@@ -214,23 +215,14 @@ def _lean_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] |
             extras[name] = value
             continue
         if kind <= _WORKSPACE:  # text: ids, names, the workspace
-            if value is None:
-                if kind == _NAME or kind == _WORKSPACE:
-                    return None
-                continue
-            # Only text no strip would change: pydantic trims Unicode White_Space,
-            # a subset of what str.strip removes, so such text reads the same to both.
-            if type(value) is not str:
+            # Only text no strip would change (strip() returns the very same
+            # object then): pydantic trims Unicode White_Space, a subset of what
+            # str.strip removes, so such text reads the same to both.
+            if type(value) is not str or value.strip() is not value:
+                if value is None and (kind == _ID or kind == _OPTIONAL_NAME):
+                    continue
                 return None
-            size = len(value)
-            if size == 0:
-                if kind != _WORKSPACE:
-                    return None
-            elif (
-                size > (64 if kind == _ID or kind == _WORKSPACE else 128)
-                or value[0].isspace()
-                or value[-1].isspace()
-            ):
+            if not 0 < len(value) <= _TEXT_LIMITS[kind] and (value or kind != _WORKSPACE):
                 return None
         elif kind == _TOKENS:
             if type(value) is not int or not 0 <= value <= MAX_TOKENS:
