@@ -174,14 +174,7 @@ class LogRecord:
 
     def to_entry(self) -> dict[str, Any]:
         """The public entry shape of DESIGN.md §4."""
-        return {
-            "timestamp": format_timestamp(self.timestamp_ns),
-            "service": self.service,
-            "level": self.level,
-            "message": self.message,
-            "labels": self.labels,
-            "fields": self.fields,
-        }
+        return entries_of((self,))[0]
 
 
 def parse_body(line: str) -> dict[str, Any] | None:
@@ -316,6 +309,39 @@ def format_timestamp(timestamp_ns: int) -> str:
 def _second_stamp(seconds: int) -> str:
     # Lines cluster in time: thousands share a second, so format each second once.
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class TimestampFormatter:
+    """`format_timestamp` for a run of mostly time-ordered lines: the second is kept."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, timestamp_ns: int) -> str:
+        second, nanos = divmod(timestamp_ns, NS_PER_SECOND)
+        if second != self._second:
+            self._second = second
+            self._prefix = _second_stamp(second) + "."
+        return f"{self._prefix}{nanos:09d}Z"
+
+
+def entries_of(records: Iterable[LogRecord]) -> list[dict[str, Any]]:
+    """`LogRecord.to_entry` of many records: the per-line step of every answer."""
+    stamp = TimestampFormatter()
+    return [
+        {
+            "timestamp": stamp(r.timestamp_ns),
+            "service": r.service,
+            "level": r.level,
+            "message": r.message,
+            "labels": r.labels,
+            "fields": r.fields,
+        }
+        for r in records
+    ]
 
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w)")

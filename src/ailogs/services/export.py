@@ -24,13 +24,18 @@ import csv
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
-from ailogs.domain import NS_PER_SECOND, LogRecord, QuerySpec, make_record
+from ailogs.domain import (
+    LogRecord,
+    QuerySpec,
+    TimestampFormatter,
+    entries_of,
+    make_record,
+)
 from ailogs.errors import AilogsError
 from ailogs.loki.client import LokiClient
 from ailogs.services.pager import PageReader, RawEntry, ReadStats
@@ -54,23 +59,6 @@ MEDIA_TYPES = {
 }
 
 LinesFilter = Callable[[Sequence[str]], list[str]]
-
-
-class _Stamper:
-    """RFC3339Nano timestamps, formatting the seconds part once per distinct second."""
-
-    __slots__ = ("_prefix", "_second")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def __call__(self, timestamp_ns: int) -> str:
-        second, nanos = divmod(timestamp_ns, NS_PER_SECOND)
-        if second != self._second:
-            self._second = second
-            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-        return f"{self._prefix}{nanos:09d}Z"
 
 
 @dataclass(slots=True)
@@ -103,7 +91,7 @@ class _Encoder:
 
     def __init__(self, fmt: ExportFormat) -> None:
         self.fmt = fmt
-        self._stamp = _Stamper()
+        self._stamp = TimestampFormatter()
         self._first = True
         self._option = orjson.OPT_APPEND_NEWLINE if fmt is ExportFormat.NDJSON else 0
 
@@ -132,21 +120,8 @@ class _Encoder:
                 for r in records
             )
             return buffer.getvalue().encode()
-        # The public entry shape of `LogRecord.to_entry`, built inline: this is per line.
-        entries = [
-            dumps(
-                {
-                    "timestamp": stamp(r.timestamp_ns),
-                    "service": r.service,
-                    "level": r.level,
-                    "message": r.message,
-                    "labels": r.labels,
-                    "fields": r.fields,
-                },
-                option=self._option,
-            )
-            for r in records
-        ]
+        option = self._option
+        entries = [dumps(entry, option=option) for entry in entries_of(records)]
         if self.fmt is ExportFormat.NDJSON:
             return b"".join(entries)
         body = b",".join(entries)

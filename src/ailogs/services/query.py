@@ -13,7 +13,7 @@ import orjson
 from ailogs.analysis.redaction import Redactor
 from ailogs.cache.base import QueryCache
 from ailogs.cache.keys import IMMUTABLE_TTL_S, LIVE_TTL_S, answer_key, answer_ttl_s
-from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec
+from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec, entries_of
 from ailogs.errors import LokiRateLimited, LokiTimeout, LokiUnavailable
 from ailogs.logql import LogQLPlan, build_plan, selector_for
 from ailogs.loki.client import LokiClient
@@ -207,7 +207,7 @@ async def _ask_loki(
     if redactor is not None:
         records = redactor.redact_records(records)
     bytes_processed = logs.stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
-    entries = [record.to_entry() for record in records]
+    entries = entries_of(records)
     answer: dict[str, Any] = {
         "mode": spec.mode.value,
         "logql": plan.log_query,
