@@ -107,18 +107,27 @@ def mask_line(line: str) -> str:
 
 
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-# After the digits became `0`: a digit with the hex letters and digits that
-# follow it (a number, `0x1f`, a hex id's tail), and a whole space-led token that
-# is a path of two or more segments (`/0/` masks like it).
-_HEX_RUN = re.compile(rb"0[0-9a-fA-Fx]*")
+# After the digits became `0` and runs of them were shortened by plain
+# replacements: a digit with the hex letters and digits that follow it (`0x1f`,
+# a hex id's tail) or a remaining run of digits; and a whole space-led token
+# that is a path of two or more segments (`/0/` masks like it). The regex only
+# meets the few hex tails and long runs, so it stays cheap in time and memory.
+_HEX_RUN = re.compile(rb"0[0-9]*[a-fA-Fx][0-9a-fA-Fx]*|00+")
+# A syslog or Apache date at the head of a line: the month (and a weekday just
+# before it) are date words, all masked alike, so they fold to one month. Runs
+# of spaces fold too: masking sees tokens, never the space between them.
+_LEADING_DATE = re.compile(
+    rb"\n(\[?)(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+)
 _PATH_TOKEN = re.compile(rb" /[\w.%+~-]+/[\w.%+~/-]*(?=[ \n]|\Z)")
 
 
 def shape_key(line: str) -> bytes:
     """A cheap key of the line such that lines with equal keys mask alike.
 
-    ASCII digits become `0`, then each `0` with the hex digits and `x` right
-    after it folds to one `0`, and whole path tokens fold to `/0/`. Every rule of
+    ASCII digits become `0`, then each run of `0`s with the hex digits and `x`
+    right after it folds to one `0`, whole path tokens fold to `/0/`, a leading
+    date's month to `Jan` and runs of spaces to one. Every rule of
     `mask_token` sees those characters only as part of one run of identifier
     characters that it masks whole, so the key's tokens mask exactly like the
     line's: a miner can reuse the masking (and clustering) of an earlier line
@@ -126,22 +135,26 @@ def shape_key(line: str) -> bytes:
     """
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
-    return _fold(line.encode("utf-8", "surrogatepass"))
+    return _fold(b"\n" + line.encode("utf-8", "surrogatepass"))[1:]
 
 
 def shape_keys(lines: Sequence[str]) -> list[bytes]:
     """`shape_key` of every line, folded in one pass over the joined lines."""
     text = "\n".join(lines)
     if text.isascii() and max(map(len, lines), default=0) <= MAX_MINED_CHARS:
-        keys = _fold(text.encode("ascii")).split(b"\n")
-        if len(keys) == len(lines):
+        keys = _fold(b"\n" + text.encode("ascii")).split(b"\n")
+        if len(keys) == len(lines) + 1:
+            del keys[0]
             return keys
     # Non-ASCII text, over-long or embedded-newline lines: one at a time.
     return list(map(shape_key, lines))
 
 
 def _fold(data: bytes) -> bytes:
-    data = _HEX_RUN.sub(b"0", data.translate(_ZERO_DIGITS))
+    # `data` is one or more lines, each led by a newline.
+    data = data.translate(_ZERO_DIGITS).replace(b"000", b"0").replace(b"00", b"0")
+    data = _HEX_RUN.sub(b"0", data).replace(b"  ", b" ")
+    data = _LEADING_DATE.sub(rb"\n\1Jan ", data)
     if b" /" in data:
         data = _PATH_TOKEN.sub(b" /0/", data)
     return data

@@ -39,10 +39,13 @@ DEFAULT_MAX_CHILDREN = 100
 DEFAULT_CACHE_SIZE = 4096
 # Token masks remembered per miner (a dict from shape token to its mask); the
 # dict is emptied when full, so memory stays bounded on any stream.
-TOKEN_CACHE_SIZE = 1024
+TOKEN_CACHE_SIZE = 256
 # Tokens longer than this that mask to a bare `<*>` (hex ids, UUIDs, block ids)
 # are not remembered: they rarely come back and cost nothing to mask again.
 _SHORT_TOKEN = 12
+# Low bits of a cache word that hold a cluster number (see `_HashCache`).
+_NUMBER_BITS = 20
+_NUMBER_MASK = (1 << _NUMBER_BITS) - 1
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
 BATCH_LINES = 32
 
@@ -82,27 +85,32 @@ class _Cluster:
 
 
 class _HashCache:
-    """Direct-mapped table from a 64-bit hash to a cluster index; a clash evicts."""
+    """Direct-mapped table from a 64-bit hash to a cluster number; a clash evicts.
 
-    __slots__ = ("hashes", "indexes", "mask")
+    One signed 64-bit word per slot: the key's hash with its low `_NUMBER_BITS`
+    replaced by the cluster's number (its index + 1, so an empty slot, 0, holds
+    none). A lookup XORs the word with the hash: when the high bits agree what
+    is left, XORed with the hash's own low bits, is the number. The high 44 bits
+    are checked, so a wrong hit needs a 44-bit clash between two live shapes.
+    """
+
+    __slots__ = ("mask", "table")
 
     def __init__(self, size: int) -> None:
-        slots = 1 << max(0, size - 1).bit_length()
+        slots = 1 << min(_NUMBER_BITS, max(0, size - 1).bit_length())
         self.mask = slots - 1
-        # Slot hashes start at a value Python's hash never returns (-1).
-        self.hashes = array("q", [-1]) * slots
-        self.indexes = array("I", [0]) * slots
+        self.table = array("q", [0]) * slots
 
     def get(self, key: int) -> int:
         """The cluster index stored for `key`, or -1."""
-        slot = key & self.mask
-        return self.indexes[slot] if self.hashes[slot] == key else -1
+        low = key & _NUMBER_MASK
+        number = self.table[low & self.mask] ^ key ^ low
+        return number - 1 if 0 < number <= _NUMBER_MASK else -1
 
     def put(self, key: int, index: int) -> None:
         """Remember `index` for `key`, evicting whatever shared its slot."""
-        slot = key & self.mask
-        self.hashes[slot] = key
-        self.indexes[slot] = index
+        if index < _NUMBER_MASK:
+            self.table[key & self.mask] = (key & ~_NUMBER_MASK) | (index + 1)
 
 
 def _match_of(tokens: list[str]) -> TemplateMatch:
@@ -128,6 +136,8 @@ class TemplateMiner:
         self.max_children = max_children
         self.cache_size = cache_size
         self._clusters: list[_Cluster] = []
+        # Clusters by number (index + 1), as the caches store them; 0 is unused.
+        self._numbered: list[_Cluster] = [_Cluster([], -1)]
         self._leaves: dict[tuple[str, ...], list[_Cluster]] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
         # Two exact-match caches in front of the tree: by shape key (no regex
@@ -150,19 +160,20 @@ class TemplateMiner:
 
     def _add_batch(self, lines: Sequence[str]) -> list[_Cluster]:
         keys = shape_keys(lines)
-        clusters = self._clusters
+        numbered = self._numbered
         cache = self._by_shape
-        hashes = cache.hashes
-        indexes = cache.indexes
+        table = cache.table
         mask = cache.mask
         found: list[_Cluster] = []
         append = found.append
         for key, digest in zip(keys, map(hash, keys), strict=True):
-            slot = digest & mask
-            if hashes[slot] == digest:
-                cluster = clusters[indexes[slot]]
+            # Inlined `_HashCache.get`: the one step every line takes.
+            low = digest & _NUMBER_MASK
+            number = table[low & mask] ^ digest ^ low
+            if 0 < number <= _NUMBER_MASK:
+                cluster = numbered[number]
             else:
-                cluster = clusters[self._add_shaped(key, digest)]
+                cluster = numbered[self._add_shaped(key, digest) + 1]
             cluster.count += 1
             append(cluster)
         return found
@@ -245,6 +256,7 @@ class TemplateMiner:
             cluster = _Cluster(tokens, len(self._clusters))
             leaf.append(cluster)
             self._clusters.append(cluster)
+            self._numbered.append(cluster)
             return cluster.index
         template = cluster.tokens
         if any(
