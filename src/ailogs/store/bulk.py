@@ -79,23 +79,32 @@ def _pg_rows(table: Table, columns: Sequence[str], rows: list[Any]) -> list[Any]
 
 
 async def stage_rows(
-    session: AsyncSession, table: Table, columns: Sequence[str], rows: list[Any]
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[Any],
+    *,
+    typed_as: Mapping[str, str] | None = None,
 ) -> tuple[Any, str]:
     """COPY rows (values as COPY takes them) into an empty staging table.
 
+    The staging columns take the target's column types, except those named in
+    `typed_as` (column -> SQL expression of that type, e.g. `0::bigint`).
     Returns (the asyncpg connection of the session's transaction, the staging
     table's name).
     """
     # One staging table per (table, column set), typed by the target's columns
     # (CREATE ... AS ... WITH NO DATA copies types, not constraints).
+    typed_as = typed_as or {}
     digest = hashlib.blake2b(",".join(columns).encode(), digest_size=4).hexdigest()
     stage = f"stage_{table.name}_{digest}"
+    select = ", ".join(f"{typed_as[c]} AS {c}" if c in typed_as else c for c in columns)
     # Through SQLAlchemy, so the session's transaction is begun (asyncpg's
     # adapter begins lazily): the COPY and the INSERT that follow belong to it.
     connection = await session.connection()
     await connection.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-        f"SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA"
+        f"SELECT {select} FROM {table.name} WITH NO DATA"
     )
     await connection.exec_driver_sql(f"DELETE FROM {stage}")
     driver = await _driver(session)

@@ -16,6 +16,7 @@ written in SQL; the store tests hold both dialects to the same recount.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from functools import cache
 from operator import attrgetter
 from typing import Any
@@ -24,17 +25,21 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ailogs.store.bulk import stage_rows
+from ailogs.store.columns import COST_SCALE, quantize_cost
 from ailogs.store.enums import CostSource, Granularity, OperationStatus
 from ailogs.store.histogram import BOUNDS_MS
 from ailogs.store.models import HISTOGRAM_COLUMNS, AiOperation, table_of
 from ailogs.store.records import DAY_NS, HOUR_NS, OPERATION_COLUMNS, NewOperation
 
-# The COPY reads `attributes_json` (already encoded by the validator) in place
-# of `attributes`; rows built without it are encoded here.
-_COPY_READ = attrgetter(
-    *("attributes_json" if name == "attributes" else name for name in OPERATION_COLUMNS)
-)
-_ATTRIBUTES_AT = OPERATION_COLUMNS.index("attributes")
+# COPY columns: every column but the cost and the attributes, as NewOperation
+# holds them, then the cost in whole nano-dollars (asyncpg encodes a bigint
+# ~25x cheaper than a numeric; the statement turns it back, exactly) and the
+# attributes' JSON text (`attributes_json`, already encoded by the validator).
+_PLAIN_COLUMNS = tuple(c for c in OPERATION_COLUMNS if c not in ("cost_usd", "attributes"))
+_COPY_COLUMNS = (*_PLAIN_COLUMNS, "cost_nanos", "attributes")
+_STAGE_TYPES = {"cost_nanos": "0::bigint"}
+_READ_PLAIN = attrgetter(*_PLAIN_COLUMNS)
+_NANOS = Decimal(1).scaleb(COST_SCALE)
 
 _ERROR = f"'{OperationStatus.ERROR.value}'"
 _UNPRICED = f"'{CostSource.UNPRICED.value}'"
@@ -176,8 +181,12 @@ def insert_and_roll_up_sql(stage: str) -> str:
     """The one statement of a batch, reading the staged rows from `stage`."""
     table = table_of(AiOperation).name
     names = ", ".join(OPERATION_COLUMNS)
+    values = ", ".join(
+        f"cost_nanos * 1e-{COST_SCALE}" if name == "cost_usd" else name
+        for name in OPERATION_COLUMNS
+    )
     new = (
-        f"new AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
+        f"new AS (INSERT INTO {table} ({names}) SELECT {values} FROM {stage} "
         f"ON CONFLICT (id) DO NOTHING RETURNING {', '.join(_NEW_COLUMNS)})"
     )
     ctes = [
@@ -193,13 +202,18 @@ def insert_and_roll_up_sql(stage: str) -> str:
     )
 
 
-def _copy_rows(ops: Sequence[NewOperation]) -> list[Any]:
-    rows: list[Any] = [_COPY_READ(op) for op in ops]
-    for index, row in enumerate(rows):
-        if row[_ATTRIBUTES_AT] is None:
-            values = list(row)
-            values[_ATTRIBUTES_AT] = orjson.dumps(ops[index].attributes).decode()
-            rows[index] = values
+def _copy_rows(ops: Sequence[NewOperation]) -> list[tuple[Any, ...]]:
+    rows = []
+    for op in ops:
+        cost = op.cost_usd
+        attributes = op.attributes_json
+        rows.append(
+            (
+                *_READ_PLAIN(op),
+                None if cost is None else int(quantize_cost(cost) * _NANOS),
+                orjson.dumps(op.attributes).decode() if attributes is None else attributes,
+            )
+        )
     return rows
 
 
@@ -212,6 +226,8 @@ async def insert_and_roll_up(
     must not repeat an id.
     """
     table = table_of(AiOperation)
-    driver, stage = await stage_rows(session, table, OPERATION_COLUMNS, _copy_rows(ops))
+    driver, stage = await stage_rows(
+        session, table, _COPY_COLUMNS, _copy_rows(ops), typed_as=_STAGE_TYPES
+    )
     row = await driver.fetchrow(insert_and_roll_up_sql(stage))
     return int(row[0]), set(row[1] or ())
