@@ -112,3 +112,28 @@ def test_a_cursor_only_works_for_its_tenant_query_and_secret() -> None:
         CursorCodec(b"x" * 32).decode(
             token, tenant="t1", logql='{a="b"}', direction=Direction.FORWARD
         )
+
+
+class SecretLines(FakeLokiPages):
+    """Lines of one stream at one nanosecond that differ only by a secret."""
+
+    def line(self, k: int, stream: int, i: int) -> str:
+        return f'{{"level":"info","msg":"login api_key=k{stream:04d}{i:08d}zz"}}'
+
+
+@pytest.mark.parametrize("direction", [Direction.FORWARD, Direction.BACKWARD])
+@pytest.mark.parametrize("limit", [1, 2, 5, 7])
+async def test_lines_equal_once_redacted_are_each_returned(
+    client: LokiClient, direction: Direction, limit: int
+) -> None:
+    fake = SecretLines(timestamps=4, streams=3, per_stream=3)
+
+    entries, _ = await all_pages(client, fake, spec_for(fake, direction, limit), CursorCodec())
+
+    assert len(entries) == fake.total
+    assert all("api_key=[REDACTED:passwords]" in entry["message"] for entry in entries)
+    per_line: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        key = (entry["timestamp"], entry["labels"]["pod"])
+        per_line[key] = per_line.get(key, 0) + 1
+    assert set(per_line.values()) == {fake.per_stream}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,9 @@ async def _page(
         max_entries=scope.loki_max_entries,
     )
     boundary = state.position.timestamp_ns
-    exclude = set(state.exclude)
+    # A multiset: lines that differ only by a masked secret share an identity, and
+    # each one the first page returned hides exactly one line here, not all of them.
+    exclude = Counter(state.exclude)
     to_skip = state.position.skip
     records: list[LogRecord] = []
     more = False
@@ -131,8 +134,11 @@ async def _page(
                 if record.timestamp_ns == boundary:
                     # The first page named its lines as it returned them: redacted.
                     shown = redactor.redact_record(record)
-                    if exclude and entry_identity(shown.to_entry()) in exclude:
-                        continue
+                    if exclude:
+                        identity = entry_identity(shown.to_entry())
+                        if exclude[identity]:
+                            exclude[identity] -= 1
+                            continue
                     if to_skip:
                         to_skip -= 1
                         continue
