@@ -11,6 +11,7 @@ from ailogs.domain import (
     entries_of,
     format_timestamp,
     make_record,
+    records_of,
     stream_records,
 )
 
@@ -90,3 +91,22 @@ def test_entries_are_the_public_shape() -> None:
         "labels": {"service_name": "a"},
         "fields": {"msg": "m0"},
     }
+
+
+def test_merged_entries_parse_like_their_lines_one_by_one() -> None:
+    api = {"service_name": "api", "level": "WARN"}
+    bare: dict[str, str] = {}
+    entries = [
+        (TS, api, '{"msg": "a"}', None),
+        (TS, bare, '{"service": "worker", "level": "ERROR", "msg": "b"}', {"k": "v"}),
+        (TS + 1, api, "  plain text", None),
+        (TS + 2, bare, "not json at all: FATAL", None),
+    ]
+    expected = [make_record(ts, line, labels, meta) for ts, labels, line, meta in entries]
+    assert records_of(entries) == expected
+    assert [(r.service, r.level) for r in expected] == [
+        ("api", "warn"),
+        ("worker", "error"),
+        ("api", "warn"),
+        ("unknown", "fatal"),
+    ]

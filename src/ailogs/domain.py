@@ -243,18 +243,40 @@ def stream_records(labels: Mapping[str, str], values: Iterable[Sequence[Any]]) -
     for value in values:
         line = value[1]
         metadata = value[2].get("structuredMetadata") if len(value) > 2 and value[2] else None
-        body: Any = None
-        if line[:1] == "{":
-            try:
-                body = _loads(line)
-            except orjson.JSONDecodeError:
-                body = None
-            if body.__class__ is not dict:
-                body = None
-        elif line[:1].isspace():
-            body = parse_body(line)
+        body = _body(line)
         append(_record(int(value[0]), line, labels, metadata, body, service_label, level_label))
     return records
+
+
+def records_of(
+    entries: Iterable[tuple[int, Mapping[str, str], str, Mapping[str, str] | None]],
+) -> list[LogRecord]:
+    """Records of `(timestamp, labels, line, metadata)` tuples, e.g. a page merged across streams.
+
+    Each distinct labels object is resolved once, as in `stream_records`.
+    """
+    resolved: dict[int, tuple[str | None, str | None]] = {}
+    records: list[LogRecord] = []
+    append = records.append
+    for timestamp_ns, labels, line, metadata in entries:
+        found = resolved.get(id(labels))
+        if found is None:
+            level = labels.get("level")
+            found = (labels.get("service_name"), level.lower() if level else None)
+            resolved[id(labels)] = found
+        append(_record(timestamp_ns, line, labels, metadata, _body(line), found[0], found[1]))
+    return records
+
+
+def _body(line: str) -> dict[str, Any] | None:
+    # parse_body with the common case (a line starting with `{`) first.
+    if line[:1] == "{":
+        try:
+            body = _loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        return body if body.__class__ is dict else None
+    return parse_body(line) if line[:1].isspace() else None
 
 
 def _record(

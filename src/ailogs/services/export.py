@@ -34,7 +34,7 @@ from ailogs.domain import (
     QuerySpec,
     TimestampFormatter,
     entries_of,
-    make_record,
+    records_of,
 )
 from ailogs.errors import AilogsError
 from ailogs.loki.client import LokiClient
@@ -208,9 +208,8 @@ async def _close(batches: AsyncIterator[list[RawEntry]]) -> None:
 def _records(batch: list[RawEntry], redact: LinesFilter | None) -> list[LogRecord]:
     """Records of a batch; lines are masked before parsing, so fields and message are too."""
     if redact is None:
-        return [make_record(ts, line, labels, meta) for ts, labels, line, meta in batch]
+        return records_of(batch)
     lines = redact([entry[2] for entry in batch])
-    return [
-        make_record(ts, line, labels, meta)
-        for (ts, labels, _, meta), line in zip(batch, lines, strict=True)
-    ]
+    return records_of(
+        (ts, labels, line, meta) for (ts, labels, _, meta), line in zip(batch, lines, strict=True)
+    )

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from ailogs.domain import Direction, LogRecord, TimeWindow, make_record
+from ailogs.domain import Direction, LogRecord, TimeWindow, make_record, records_of
 from ailogs.errors import LokiUnavailable
 from ailogs.logql import quote_string
 from ailogs.loki.client import LokiClient
@@ -152,9 +152,9 @@ class PageReader:
         self.stats = ReadStats()
 
     def _sorted(self, records: list[RawEntry]) -> list[RawEntry]:
-        keys = _StreamKeys()
+        key = _StreamKeys().key
         records.sort(
-            key=lambda r: (r[0], keys.key(r[1]), r[2]),
+            key=lambda r: (r[0], key(r[1]), r[2]),
             reverse=self._direction is Direction.BACKWARD,
         )
         return records
@@ -207,7 +207,7 @@ class PageReader:
         """Yield batches of LogRecords in order until the window is exhausted."""
         async with aclosing(self.read_raw(position)) as batches:
             async for batch in batches:
-                yield [make_record(ts, line, labels, meta) for ts, labels, line, meta in batch]
+                yield records_of(batch)
 
     async def read_raw(
         self, position: Position | None = None
