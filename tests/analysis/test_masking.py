@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ailogs.analysis.masking import mask_line, shape_key, tokenize
+from ailogs.analysis.masking import mask_line, shape_key, shape_keys, tokenize
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,20 @@ def test_pipes_separate_tokens() -> None:
         "onStandStepChanged",
         "<*>",
     ]
+
+
+def test_a_shape_key_masks_exactly_like_its_line() -> None:
+    # Miners mask the key instead of the line; any difference would change templates.
+    lines = [
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root from 1.2.3.4 port 22 ssh2",
+        "[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] File does not exist: /var/www/a1",
+        "03-17 16:13:38.811  1702  2395 V WindowManager: Skipping AppWindowToken{df0b1c3 token=Token{a3f}}",
+        "2015-07-29 17:41:44,747 - INFO  [NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:Fac@197] - x 0x14ede63a5a70000",
+        "a 1-/x/y b x=1dead, y 10Dec [Sun 0xff /a/b /c/1 //d u@1.com http://1.2.3.4/x 1e10 0x1F",
+        "Jan  2 07:02:47 combo su(pam_unix)[2]: session opened for user  mike0 by (uid=0)",
+        "\x00 tab\there\u2603 12\udcff",
+        "",
+    ]
+    for keys in (shape_keys(lines), [shape_key(line) for line in lines]):
+        for line, key in zip(lines, keys, strict=True):
+            assert mask_line(key.decode("utf-8", "surrogatepass")) == mask_line(line), line

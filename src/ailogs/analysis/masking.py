@@ -116,9 +116,11 @@ _HEX_RUN = re.compile(rb"0[0-9]*[a-fA-Fx][0-9a-fA-Fx]*|00+")
 # A syslog or Apache date at the head of a line: the month (and a weekday just
 # before it) are date words, all masked alike, so they fold to one month. Runs
 # of spaces fold too: masking sees tokens, never the space between them.
-_LEADING_DATE = re.compile(
-    rb"\n(\[?)(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+_DATE_HEAD = (
+    rb"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
 )
+_LEADING_DATE = re.compile(rb"\n" + _DATE_HEAD)
+_LEADING_BRACKETED_DATE = re.compile(rb"\n\[" + _DATE_HEAD)
 _PATH_TOKEN = re.compile(rb" /[\w.%+~-]+/[\w.%+~/-]*(?=[ \n]|\Z)")
 
 
@@ -154,7 +156,10 @@ def _fold(data: bytes) -> bytes:
     # `data` is one or more lines, each led by a newline.
     data = data.translate(_ZERO_DIGITS).replace(b"000", b"0").replace(b"00", b"0")
     data = _HEX_RUN.sub(b"0", data).replace(b"  ", b" ")
-    data = _LEADING_DATE.sub(rb"\n\1Jan ", data)
+    # Literal replacements: a group reference would cost a Python call per match.
+    data = _LEADING_DATE.sub(b"\nJan ", data)
+    if b"\n[" in data:
+        data = _LEADING_BRACKETED_DATE.sub(b"\n[Jan ", data)
     if b" /" in data:
         data = _PATH_TOKEN.sub(b" /0/", data)
     return data

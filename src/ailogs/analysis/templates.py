@@ -14,7 +14,6 @@ id in every run and process.
 from __future__ import annotations
 
 import hashlib
-import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ DEFAULT_MAX_CHILDREN = 100
 # Slots of each exact-match cache (rounded up to a power of two). The caches
 # are direct-mapped tables of 64-bit hashes in flat arrays: no key objects are
 # kept, so 4096 slots cost 48 kB however many shapes a stream carries.
-DEFAULT_CACHE_SIZE = 4096
+DEFAULT_CACHE_SIZE = 2048
 # Token masks remembered per miner (a dict from shape token to its mask); the
 # dict is emptied when full, so memory stays bounded on any stream.
 TOKEN_CACHE_SIZE = 256
@@ -74,14 +73,18 @@ class Template:
 
 
 class _Cluster:
-    __slots__ = ("count", "index", "match", "tokens")
+    __slots__ = ("count", "index", "match")
 
     def __init__(self, tokens: list[str], index: int) -> None:
-        # Interned, so the many clusters that share words share their strings.
-        self.tokens = [sys.intern(token) for token in tokens]
         self.index = index
         self.count = 0
         self.match = _match_of(tokens)
+
+    @property
+    def tokens(self) -> list[str]:
+        # Split again when needed (only while learning) rather than kept: the
+        # template text is the one copy a cluster holds.
+        return self.match.template.split(" ") if self.match.template else []
 
 
 class _HashCache:
@@ -145,8 +148,8 @@ class TemplateMiner:
         # only; a 64-bit clash between two live shapes is vanishingly rare.
         self._by_shape = _HashCache(cache_size)
         # Masked-text hits are rarer (the shape cache takes most), so a
-        # quarter of the slots does.
-        self._by_masked = _HashCache(max(1, cache_size // 4))
+        # half of the slots does.
+        self._by_masked = _HashCache(max(1, cache_size // 2))
         self._token_masks: dict[str, str] = {}
         self._token_evictions = 0
 
@@ -262,11 +265,12 @@ class TemplateMiner:
         if any(
             old != new and old != PLACEHOLDER for old, new in zip(template, tokens, strict=True)
         ):
-            cluster.tokens = [
-                old if old == new else PLACEHOLDER
-                for old, new in zip(template, tokens, strict=True)
-            ]
-            cluster.match = _match_of(cluster.tokens)
+            cluster.match = _match_of(
+                [
+                    old if old == new else PLACEHOLDER
+                    for old, new in zip(template, tokens, strict=True)
+                ]
+            )
         return cluster.index
 
     def _best(self, leaf: list[_Cluster], tokens: list[str]) -> _Cluster | None:
