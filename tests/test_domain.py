@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ailogs.domain import (
@@ -68,7 +68,8 @@ def test_a_stream_parses_like_its_lines_one_by_one() -> None:
     assert [r.level for r in expected] == ["info"] * 4  # the stream label wins
 
 
-@given(st.lists(st.integers(min_value=0, max_value=4_102_444_800 * 10**9), max_size=50))
+@example([0, 999_999_999, 10**9, 10**9 + 1, 1795252947000000000, 1795252947999999999])
+@given(st.lists(st.integers(min_value=-(10**10), max_value=4_102_444_800 * 10**9), max_size=50))
 def test_the_bulk_formatter_matches_format_timestamp(stamps: list[int]) -> None:
     formatter = TimestampFormatter()
     assert [formatter(ts) for ts in sorted(stamps)] == [

@@ -141,6 +141,9 @@ class LogRecord:
     message: str
     labels: Mapping[str, str] = field(default_factory=dict)
     fields: Mapping[str, Any] = field(default_factory=dict)
+    # Loki's structured metadata, also merged into `fields`: kept so redaction can
+    # probe what the line does not hold (a JSON body's fields are the line's text).
+    metadata: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
 
     def field_str(self, name: str) -> str | None:
         """A field as text, or None when absent or empty."""
@@ -309,6 +312,7 @@ def _record(
         message or line,
         labels,
         fields,
+        metadata or None,
     )
 
 
@@ -334,20 +338,29 @@ def _second_stamp(seconds: int) -> str:
 
 
 class TimestampFormatter:
-    """`format_timestamp` for a run of mostly time-ordered lines: the second is kept."""
+    """`format_timestamp` for a run of mostly time-ordered lines.
+
+    Works on the decimal digits: the last nine are the nanoseconds as they are
+    printed, the rest the seconds, whose RFC3339 text is kept while they repeat.
+    Big-integer division and zero-padded formatting cost more than the rest of an
+    entry together.
+    """
 
     __slots__ = ("_prefix", "_second")
 
     def __init__(self) -> None:
-        self._second = -1
+        self._second = ""
         self._prefix = ""
 
     def __call__(self, timestamp_ns: int) -> str:
-        second, nanos = divmod(timestamp_ns, NS_PER_SECOND)
+        if timestamp_ns < NS_PER_SECOND:
+            return format_timestamp(timestamp_ns)
+        digits = str(timestamp_ns)
+        second = digits[:-9]
         if second != self._second:
             self._second = second
-            self._prefix = _second_stamp(second) + "."
-        return f"{self._prefix}{nanos:09d}Z"
+            self._prefix = _second_stamp(int(second)) + "."
+        return self._prefix + digits[-9:] + "Z"
 
 
 def entries_of(records: Iterable[LogRecord]) -> list[dict[str, Any]]:
