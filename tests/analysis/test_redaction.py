@@ -119,3 +119,25 @@ def test_public_entries_are_masked_in_message_and_fields() -> None:
 def test_every_line_of_a_batch_with_the_same_secret_kind_is_masked() -> None:
     lines = [f"step {i} key sk-live-abcdefghijklmnopqrstu" for i in range(50)]
     assert all("sk-live" not in line for line in DEFAULT.redact_many(lines))
+
+
+def test_one_record_is_masked_as_in_a_batch_with_its_metadata() -> None:
+    # Cursor pages compare a boundary line redacted alone with the first page's batch.
+    from ailogs.domain import make_record
+
+    redactor = Redactor()
+    records = [
+        make_record(1, "clean", {"a": "b"}, {"password": "pw-12345"}),
+        make_record(2, "clean", {"a": "b"}, {"trace": "Bearer abcdefghijklmnop"}),
+        make_record(3, '{"msg":"x","client_secret":7}', {"a": "b"}, {"trace": "t"}),
+        make_record(4, "clean", {"a": "b"}, {"trace": "t"}),
+    ]
+    batch = redactor.redact_records(records)
+    assert [redactor.redact_record(r).to_entry() for r in records] == [r.to_entry() for r in batch]
+    assert [r.fields for r in batch] == [
+        {"password": "[REDACTED:passwords]"},
+        {"trace": "Bearer [REDACTED:tokens]"},
+        {"trace": "t", "msg": "x", "client_secret": "[REDACTED:passwords]"},
+        {"trace": "t"},
+    ]
+    assert batch[3] is records[3]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import orjson
+import pytest
 import respx
 from fastapi import FastAPI
 
@@ -71,3 +72,72 @@ async def test_the_cache_never_holds_a_secret(
         assert b"clean line" in payload  # small answers are stored uncompressed
         assert SECRET.encode() not in payload
         assert b"hunter2hunter2" not in payload
+
+
+META_TOKEN = "Bearer mdTOKENmdTOKENmdTOKEN"
+PASSWORD = "hunter2-in-a-field"
+
+
+def streams_with_metadata() -> httpx.Response:
+    """A clean line whose secrets ride in structured metadata, and a JSON line whose
+    password is a body field (masked in the line, so it must be in `fields` too)."""
+    values = [
+        [
+            "1795255200000000000",
+            "user signed in",
+            {"structuredMetadata": {"authorization": META_TOKEN, "password": "meta-pw-1234"}},
+        ],
+        ["1795255200000000001", orjson.dumps({"msg": "login", "password": PASSWORD}).decode()],
+        [
+            "1795255200000000002",
+            orjson.dumps({"msg": "nested", "auth": {"api_key": "nested-key-5678"}}).decode(),
+            {"structuredMetadata": {"trace_id": "abc"}},
+        ],
+    ]
+    payload = {
+        "status": "success",
+        "data": {
+            "resultType": "streams",
+            "encodingFlags": ["categorize-labels"],
+            "result": [{"stream": {"service_name": "gateway"}, "values": values}],
+        },
+    }
+    return httpx.Response(200, content=orjson.dumps(payload))
+
+
+LEAKS = ("mdTOKENmdTOKEN", "meta-pw-1234", PASSWORD, "nested-key-5678")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        ("GET", QUERY, {"mode": "audit", **WINDOW}),
+        (
+            "GET",
+            "/api/v1/ai_logs/context",
+            {"stream": '{service_name="gateway"}', "timestamp": "1795255200000000001"},
+        ),
+        ("POST", "/api/v1/ai_logs/export", {"mode": "audit", **WINDOW}),
+    ],
+)
+async def test_secrets_in_fields_and_structured_metadata_are_masked(
+    api: httpx.AsyncClient, loki: respx.MockRouter, method: str, path: str, params: dict[str, str]
+) -> None:
+    loki.get("/loki/api/v1/query_range").mock(return_value=streams_with_metadata())
+    loki.get("/loki/api/v1/series").mock(
+        return_value=httpx.Response(
+            200, json={"status": "success", "data": [{"service_name": "gateway"}]}
+        )
+    )
+
+    if method == "GET":
+        response = await api.get(path, params=params)
+    else:
+        response = await api.post(path, json=params)
+
+    assert response.status_code == 200, response.text
+    assert "user signed in" in response.text
+    for secret in LEAKS:
+        assert secret not in response.text
+    assert "[REDACTED:tokens]" in response.text
+    assert "[REDACTED:passwords]" in response.text

@@ -35,6 +35,14 @@ from ailogs.domain import LogRecord
 DEFAULT_CLASSES = ("keys", "tokens", "jwt", "passwords")
 
 _NOT_ESCAPED = r"(?<![\\A-Za-z0-9_])"
+# Names whose value is a secret: `passwords` masks what follows them in text, and
+# the whole value of a field (JSON body or structured metadata) so named.
+_SECRET_KEYS = (
+    r"(?i:\b(?:password|passwd|pwd|secret|client_secret"
+    r"|api[_-]?key|access[_-]?key|secret[_-]?key|auth[_-]?token|access[_-]?token"
+    r"|refresh[_-]?token)\b)"
+)
+_SECRET_KEY = re.compile(_SECRET_KEYS)
 
 # name -> (regex, replacement kind). Group `keep` (when present) is kept verbatim.
 _PATTERNS: dict[str, str] = {
@@ -45,9 +53,7 @@ _PATTERNS: dict[str, str] = {
     r"|AIza[A-Za-z0-9_\-]{35})",
     "tokens": r"(?P<tokens_keep>\b(?:[Bb]earer|BEARER|[Bb]asic)\s+)[A-Za-z0-9._~+/\-]{8,}=*",
     "jwt": _NOT_ESCAPED + r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}",
-    "passwords": r"(?P<passwords_keep>(?i:\b(?:password|passwd|pwd|secret|client_secret"
-    r"|api[_-]?key|access[_-]?key|secret[_-]?key|auth[_-]?token|access[_-]?token"
-    r"|refresh[_-]?token)\b)\"?\s*[:=]\s*\"?)[^\s\"\\,;&}]{1,256}",
+    "passwords": r"(?P<passwords_keep>" + _SECRET_KEYS + r"\"?\s*[:=]\s*\"?)[^\s\"\\,;&}]{1,256}",
     "emails": _NOT_ESCAPED
     + r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
     "cards": r"(?<![0-9])(?:[0-9][ \-]?){12,18}[0-9](?![0-9])",
@@ -189,18 +195,56 @@ class Redactor:
         return value
 
     def redact_record(self, record: LogRecord) -> LogRecord:
-        """A record whose line, message and string fields are masked (same object if clean)."""
+        """A record whose line, message, fields and metadata are masked (same object if clean)."""
         if not self.classes:
             return record
         line = self.redact(record.line)
         message = self.redact(record.message)
-        if line is record.line and message is record.message:
+        metadata = record.metadata
+        masked = self.redact_fields(metadata) if metadata else metadata
+        if line is record.line and message is record.message and masked == metadata:
             return record
-        return replace(record, line=line, message=message, fields=self.redact_fields(record.fields))
+        return replace(
+            record,
+            line=line,
+            message=message,
+            fields=self.redact_fields(record.fields),
+            metadata=masked,
+        )
 
     def redact_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Fields with string values masked."""
-        return {key: self.redact_value(value) for key, value in fields.items()}
+        """Fields with string values masked, and the whole value of a secret-named field."""
+        return {key: self._redact_field(key, value) for key, value in fields.items()}
+
+    def _redact_field(self, key: Any, value: Any) -> Any:
+        if (
+            "passwords" in self.classes
+            and isinstance(key, str)
+            and _SECRET_KEY.search(key)
+            and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+            and value != ""
+        ):
+            return "[REDACTED:passwords]"
+        if isinstance(value, dict):
+            return {name: self._redact_field(name, item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self._redact_field(key, item) for item in value]
+        return self.redact(value) if isinstance(value, str) else value
+
+    def redact_metadata(
+        self, metadata: Sequence[Mapping[str, str] | None]
+    ) -> list[Mapping[str, str] | None]:
+        """Redact many structured-metadata maps (names and values probed); one prefilter pass."""
+        out = list(metadata)
+        if not self.classes:
+            return out
+        owners = [index for index, item in enumerate(out) if item]
+        texts = [_metadata_probe(out[index]) for index in owners]
+        for found in self._suspects(texts):
+            index = owners[found]
+            out[index] = self.redact_fields(out[index] or {})
+        return out
 
     def redact_entries(self, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Redact public entry dicts (`message` and `fields`); one prefilter pass."""
@@ -221,9 +265,25 @@ class Redactor:
         texts = [record.line for record in out]
         texts.extend(record.message for record in out)
         count = len(out)
-        for index in {i % count for i in self._suspects(texts)}:
+        # Structured metadata is not in the line: probe its names and values too.
+        owners = [index for index, record in enumerate(out) if record.metadata]
+        texts.extend(_metadata_probe(out[index].metadata) for index in owners)
+        suspects = set()
+        for found in self._suspects(texts):
+            suspects.add(found % count if found < 2 * count else owners[found - 2 * count])
+        for index in suspects:
             out[index] = self.redact_record(out[index])
         return out
+
+
+def _metadata_probe(metadata: Mapping[str, str] | None) -> str:
+    """One text of a metadata map's names and values, for the prefilter."""
+    if not metadata:
+        return ""
+    try:
+        return "\n".join([*metadata, *metadata.values()])
+    except TypeError:  # Loki sends strings; anything else is probed as text
+        return "\n".join(str(part) for part in [*metadata, *metadata.values()])
 
 
 def _probe(entry: Mapping[str, Any]) -> str:

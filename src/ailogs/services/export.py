@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -59,6 +59,8 @@ MEDIA_TYPES = {
 }
 
 LinesFilter = Callable[[Sequence[str]], list[str]]
+# Masks structured metadata maps (`Redactor.redact_metadata`): it is not in the line.
+MetadataFilter = Callable[[Sequence[Mapping[str, str] | None]], list[Mapping[str, str] | None]]
 
 
 @dataclass(slots=True)
@@ -148,6 +150,7 @@ async def open_export(
     max_lines: int,
     page_size: int,
     redact: LinesFilter | None = None,
+    redact_metadata: MetadataFilter | None = None,
 ) -> AsyncIterator[bytes]:
     """Start an export: the first page is read now (so Loki errors are still HTTP errors).
 
@@ -164,7 +167,9 @@ async def open_export(
     )
     batches = reader.read_raw()
     first = await anext(batches, None)
-    return _stream(first, batches, reader, _Encoder(fmt), ExportStatus(max_lines), redact)
+    return _stream(
+        first, batches, reader, _Encoder(fmt), ExportStatus(max_lines), redact, redact_metadata
+    )
 
 
 async def _stream(
@@ -174,6 +179,7 @@ async def _stream(
     encoder: _Encoder,
     status: ExportStatus,
     redact: LinesFilter | None,
+    redact_metadata: MetadataFilter | None = None,
 ) -> AsyncIterator[bytes]:
     yield encoder.header()
     try:
@@ -185,7 +191,7 @@ async def _stream(
                 status.truncated = True
             status.lines += len(batch)
             if batch:
-                yield encoder.batch(_records(batch, redact))
+                yield encoder.batch(_records(batch, redact, redact_metadata))
             if status.truncated:
                 break
             batch = await anext(batches, None)
@@ -205,11 +211,19 @@ async def _close(batches: AsyncIterator[list[RawEntry]]) -> None:
         await close()
 
 
-def _records(batch: list[RawEntry], redact: LinesFilter | None) -> list[LogRecord]:
+def _records(
+    batch: list[RawEntry],
+    redact: LinesFilter | None,
+    redact_metadata: MetadataFilter | None = None,
+) -> list[LogRecord]:
     """Records of a batch; lines are masked before parsing, so fields and message are too."""
     if redact is None:
         return records_of(batch)
     lines = redact([entry[2] for entry in batch])
+    metadata: list[Mapping[str, str] | None] = [entry[3] for entry in batch]
+    if redact_metadata is not None:
+        metadata = redact_metadata(metadata)
     return records_of(
-        (ts, labels, line, meta) for (ts, labels, _, meta), line in zip(batch, lines, strict=True)
+        (ts, labels, line, meta)
+        for (ts, labels, _, _), line, meta in zip(batch, lines, metadata, strict=True)
     )

@@ -67,6 +67,7 @@ async def export_logs(
         max_lines=max_lines,
         page_size=agent.export_page_size,
         redact=agent.redactor.redact_many if agent.redactor.enabled else None,
+        redact_metadata=agent.redactor.redact_metadata if agent.redactor.enabled else None,
     )
     filename = f"ailogs-export.{request.format.value}"
     return StreamingResponse(
