@@ -141,3 +141,18 @@ def test_one_record_is_masked_as_in_a_batch_with_its_metadata() -> None:
         {"trace": "t"},
     ]
     assert batch[3] is records[3]
+
+
+def test_metadata_that_is_not_all_strings_is_still_probed() -> None:
+    from ailogs.domain import make_record
+
+    odd: dict[str, object] = {"pwd": 12345678, "n": None}
+    record = make_record(1, "clean", {}, odd)  # type: ignore[arg-type]
+    assert Redactor().redact_records([record])[0].fields == {
+        "pwd": "[REDACTED:passwords]",
+        "n": None,
+    }
+    assert Redactor().redact_metadata([odd, None]) == [  # type: ignore[list-item]
+        {"pwd": "[REDACTED:passwords]", "n": None},
+        None,
+    ]

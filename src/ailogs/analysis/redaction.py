@@ -232,6 +232,23 @@ class Redactor:
             return [self._redact_field(key, item) for item in value]
         return self.redact(value) if isinstance(value, str) else value
 
+    def _metadata_suspects(
+        self, metadata: Sequence[Mapping[str, str]], owners: Sequence[int]
+    ) -> set[int]:
+        """The owners of the metadata maps with a trigger in a value or a name."""
+        try:
+            texts = list(map("\n".join, map(dict.values, metadata)))  # type: ignore[arg-type]
+            names = set().union(*metadata)
+        except TypeError:  # Loki sends dicts of strings; anything else is probed as text
+            return {owners[i] for i in self._suspects([_metadata_probe(m) for m in metadata])}
+        found = {owners[i] for i in self._suspects(texts)}
+        # Few distinct names per batch: probe each once, then find who carries a hit.
+        names_list = sorted(names)
+        flagged = {names_list[i] for i in self._suspects(names_list)}
+        if flagged:
+            found.update(owners[i] for i, m in enumerate(metadata) if not flagged.isdisjoint(m))
+        return found
+
     def redact_metadata(
         self, metadata: Sequence[Mapping[str, str] | None]
     ) -> list[Mapping[str, str] | None]:
@@ -240,9 +257,7 @@ class Redactor:
         if not self.classes:
             return out
         owners = [index for index, item in enumerate(out) if item]
-        texts = [_metadata_probe(out[index]) for index in owners]
-        for found in self._suspects(texts):
-            index = owners[found]
+        for index in self._metadata_suspects([out[i] or {} for i in owners], owners):
             out[index] = self.redact_fields(out[index] or {})
         return out
 
@@ -265,12 +280,13 @@ class Redactor:
         texts = [record.line for record in out]
         texts.extend(record.message for record in out)
         count = len(out)
-        # Structured metadata is not in the line: probe its names and values too.
+        suspects = {found % count for found in self._suspects(texts)}
+        # Structured metadata is not in the line: probe its values and names too.
         owners = [index for index, record in enumerate(out) if record.metadata]
-        texts.extend(_metadata_probe(out[index].metadata) for index in owners)
-        suspects = set()
-        for found in self._suspects(texts):
-            suspects.add(found % count if found < 2 * count else owners[found - 2 * count])
+        if owners:
+            suspects.update(
+                self._metadata_suspects([out[i].metadata or {} for i in owners], owners)
+            )
         for index in suspects:
             out[index] = self.redact_record(out[index])
         return out
