@@ -89,6 +89,8 @@ class CacheSettings(BaseSettings):
     align_s: int = Field(default=10, ge=0, le=3600)
     compress_min_bytes: int = Field(default=16 * 1024, ge=0)
     max_entries: int = Field(default=1024, ge=1)
+    # The in-process cache (no AILOGS_REDIS_URL) also stops at this many bytes.
+    max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
     # A reply from a live Redis; must outlast event-loop lag under load.
     redis_timeout_s: float = Field(default=2.0, gt=0, le=30)

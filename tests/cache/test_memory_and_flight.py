@@ -52,6 +52,22 @@ async def test_invalidate_by_tenant_and_prefix() -> None:
         await cache.invalidate(prefix="*")
 
 
+async def test_the_in_process_cache_is_bounded_in_bytes() -> None:
+    cache = InMemoryQueryCache(max_entries=100, max_bytes=1000)
+    for n in range(5):
+        await cache.set(f"q:a:{n}", bytes(300), ttl_s=10)  # 0 and 1 are evicted, oldest first
+    await cache.set("q:a:3", bytes(100), ttl_s=10)  # replacing an entry frees its bytes
+    await cache.set("q:a:5", bytes(300), ttl_s=10)  # fits: 2, 3, 4 and 5 make 1000 bytes
+    await cache.set("q:a:huge", bytes(1001), ttl_s=10)  # larger than the budget: not kept
+
+    kept = [n for n in range(6) if await cache.get(f"q:a:{n}") is not None]
+    assert kept == [2, 3, 4, 5]
+    assert cache.size_bytes == 1000
+    assert await cache.get("q:a:huge") is None
+    await cache.invalidate()
+    assert cache.size_bytes == 0
+
+
 async def test_fifty_concurrent_callers_share_one_load() -> None:
     flights = SingleFlight()
     calls = 0

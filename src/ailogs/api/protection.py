@@ -60,7 +60,9 @@ def build_cache(settings: Settings) -> tuple[QueryCache, Any | None]:
     )
     if redis is None:
         memory = InMemoryQueryCache(
-            max_entries=settings.cache.max_entries, stale_grace_s=settings.cache.stale_grace_s
+            max_entries=settings.cache.max_entries,
+            max_bytes=settings.cache.max_bytes,
+            stale_grace_s=settings.cache.stale_grace_s,
         )
         return memory, None
     shared = RedisQueryCache(

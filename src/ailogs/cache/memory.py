@@ -15,17 +15,24 @@ T = TypeVar("T")
 
 
 class InMemoryQueryCache:
-    """LRU cache in this process. Entries past their TTL are served only as stale."""
+    """LRU cache in this process, bounded in entries and in bytes.
+
+    Entries past their TTL are served only as stale. An answer larger than the
+    whole byte budget is not kept.
+    """
 
     def __init__(
         self,
         *,
         max_entries: int = 1024,
+        max_bytes: int = 256 * 1024 * 1024,
         stale_grace_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._stale_grace_s = stale_grace_s
         self._clock = clock
         self._flights = SingleFlight()
@@ -51,7 +58,7 @@ class InMemoryQueryCache:
         payload, expires_at = entry
         now = self._clock()
         if now >= expires_at + self._stale_grace_s:
-            del self._entries[key]
+            self._drop(key)
             self._stats.misses += 1
             return None
         self._entries.move_to_end(key)
@@ -65,13 +72,27 @@ class InMemoryQueryCache:
 
     async def set(self, key: str, payload: bytes, ttl_s: float) -> None:
         """Store `payload` fresh for `ttl_s` seconds, evicting the least recently used."""
+        self._drop(key)
+        if len(payload) > self._max_bytes:
+            return
         self._entries[key] = (payload, self._clock() + ttl_s)
-        self._entries.move_to_end(key)
+        self._bytes += len(payload)
         self._stats.stores += 1
         self._stats.bytes_stored += len(payload)
         self._stats.bytes_uncompressed += len(payload)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            _, (evicted, _) = self._entries.popitem(last=False)
+            self._bytes -= len(evicted)
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of answers held."""
+        return self._bytes
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[0])
 
     async def coalesce(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """Run `load` once for all concurrent callers of the same key."""
@@ -82,7 +103,7 @@ class InMemoryQueryCache:
         match = match_prefix(tenant, prefix)
         doomed = [key for key in self._entries if key.startswith(match)]
         for key in doomed:
-            del self._entries[key]
+            self._drop(key)
         self._stats.invalidated += len(doomed)
         return len(doomed)
 
