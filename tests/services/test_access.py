@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from ailogs.errors import Forbidden, RateLimited, Unauthorized
+from ailogs.errors import DatabaseUnavailable, Forbidden, RateLimited, Unauthorized
 from ailogs.ratelimit import InMemoryRateLimiter, RatePolicy
 from ailogs.services.access import AccessControl, RequestFacts
 from ailogs.services.api_keys import (
@@ -229,7 +229,7 @@ async def test_expired_lookups_answer_at_once_and_one_background_read_refreshes_
     assert await repo.revoke(key_id, at_ns=2)
     reads_before = repo.reads
 
-    now[0] = 60.0  # count and lookup expired; the database is slow now
+    now[0] = 9.0  # count and lookup expired within one TTL (5 s); the database is slow now
     repo.gate.clear()
     admitted = await asyncio.wait_for(
         asyncio.gather(*(control.admit(facts(token)) for _ in range(50))), timeout=1.0
@@ -242,3 +242,36 @@ async def test_expired_lookups_answer_at_once_and_one_background_read_refreshes_
     assert repo.reads - reads_before == 2  # one count and one lookup for 50 requests
     with pytest.raises(Unauthorized, match="revoked"):
         await control.admit(facts(token))  # the refreshed lookup applies the revocation
+
+
+async def test_a_key_revoked_during_a_long_pause_is_refused_at_its_next_use() -> None:
+    repo = GatedRepository()
+    token = await make_key(repo)
+    await make_key(repo)
+    now = [0.0]
+    control = AccessControl(
+        keys=repo, limiter=None, audit=None, default_tenant=None, clock=lambda: now[0]
+    )
+    key_id = (await control.admit(facts(token))).principal.key_id or ""
+    assert await repo.revoke(key_id, at_ns=2)
+
+    now[0] = 3600.0  # an hour later: the cached answer is far too old to trust
+    with pytest.raises(Unauthorized, match="revoked"):
+        await control.admit(facts(token))
+
+
+async def test_a_long_expired_key_still_works_while_the_database_is_down() -> None:
+    repo = GatedRepository()
+    token = await make_key(repo)
+    now = [0.0]
+    control = AccessControl(
+        keys=repo, limiter=None, audit=None, default_tenant=None, clock=lambda: now[0]
+    )
+    key_id = (await control.admit(facts(token))).principal.key_id
+
+    async def down(key_id: str) -> ApiKeyRecord | None:
+        raise DatabaseUnavailable("down")
+
+    repo.get = down  # type: ignore[method-assign]
+    now[0] = 3600.0
+    assert (await control.admit(facts(token))).principal.key_id == key_id

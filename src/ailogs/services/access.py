@@ -97,9 +97,17 @@ class _TtlCache:
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, ApiKeyRecord | None]] = OrderedDict()
 
-    def get(self, key: str, *, stale_ok: bool = False) -> tuple[bool, ApiKeyRecord | None]:
+    def get(
+        self, key: str, *, stale_ok: bool = False, stale_for_s: float | None = None
+    ) -> tuple[bool, ApiKeyRecord | None]:
+        """An entry; expired ones with `stale_ok`, at most `stale_for_s` past expiry."""
         entry = self._entries.get(key)
-        if entry is None or (self._clock() >= entry[0] and not stale_ok):
+        if entry is None:
+            return False, None
+        now = self._clock()
+        if now >= entry[0] and not stale_ok:
+            return False, None
+        if stale_for_s is not None and now >= entry[0] + stale_for_s:
             return False, None
         return True, entry[1]
 
@@ -170,8 +178,14 @@ class AccessControl:
         background task recounts: under load a count can take a while, and every
         request waiting on it would stall the whole API together.
         """
-        if self._clock() >= self._open_until:
-            if self._known and not self._recount_now:
+        now = self._clock()
+        if now >= self._open_until:
+            # As for key lookups: a count at most one TTL past expiry is used meanwhile.
+            if (
+                self._known
+                and not self._recount_now
+                and now < self._open_until + self._lookup_ttl_s
+            ):
                 if self._recount_task is None or self._recount_task.done():
                     self._recount_task = asyncio.ensure_future(self._recount())
             else:
@@ -283,10 +297,12 @@ class AccessControl:
         found, record = self._lookups.get(key_id)
         if found:
             return record
-        found, record = self._lookups.get(key_id, stale_ok=True)
+        # Expired within the last TTL (a key in use): answer from it while one background
+        # read refreshes it, so a slow read under load does not stall every request of
+        # this key. Older answers wait for the read: a revocation takes effect within
+        # two TTLs and one read, not at a key's first use after a long pause.
+        found, record = self._lookups.get(key_id, stale_ok=True, stale_for_s=self._lookup_ttl_s)
         if found:
-            # Expired: answer from it while one background read refreshes it, so a
-            # slow read under load does not stall every request of this key.
             if key_id not in self._refreshing:
                 self._refreshing.add(key_id)
                 task = asyncio.ensure_future(self._reload(key_id))
@@ -294,7 +310,14 @@ class AccessControl:
                 task.add_done_callback(self._touch_tasks.discard)
             return record
         # One read per key id however many requests carry it at once.
-        record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
+        try:
+            record = await self._lookup_flights.run(key_id, lambda: self._keys.get(key_id))
+        except DatabaseUnavailable:
+            # Keys seen before keep working while the database is down.
+            found, record = self._lookups.get(key_id, stale_ok=True)
+            if not found:
+                raise
+            return record
         self._lookups.put(key_id, record)
         return record
 
