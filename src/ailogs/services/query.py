@@ -23,7 +23,6 @@ from ailogs.services.cursor import tail_identities
 SLOW_LINES = 10
 # Loki failures for which a stale cached answer beats an error.
 STALE_OK = (LokiUnavailable, LokiTimeout, LokiRateLimited)
-_STALE_OK = STALE_OK
 
 
 class PatternSource(Protocol):
@@ -166,7 +165,7 @@ async def run_query(
     try:
         # Identical concurrent misses share one Loki call (single-flight).
         shared = await cache.coalesce(key, load)
-    except _STALE_OK:
+    except STALE_OK:
         if hit is not None:
             cache.stats.stale_served += 1
             return hit.with_cache(CacheStatus.STALE)
