@@ -29,6 +29,7 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 
+from ailogs.collector import tune_for_service
 from ailogs.domain import LogRecord, TimeWindow, make_record
 from ailogs.services.ingest_worker import IngestWorker, WorkerConfig
 from ailogs.services.operations import align_to_hours, workspace_summary
@@ -172,6 +173,7 @@ def test_ingest_throughput_through_the_worker_path() -> None:
                 config=WorkerConfig(initial_lookback_ns=3600 * S, chunk_ns=300 * S),
                 clock=lambda: END,
             )
+            tune_for_service()  # as `ailogs serve` and `ailogs ingest` do
             started = time.perf_counter()
             result = await worker.run_once()
             elapsed = time.perf_counter() - started

@@ -56,12 +56,14 @@ def ingest(
     ] = False,
 ) -> None:
     """Read ai.operation lines from Loki into the operations store, from the checkpoint."""
+    from ailogs.collector import tune_for_service
     from ailogs.loki.client import LokiClient
     from ailogs.services.ingest_worker import IngestWorker, LokiOperationSource
     from ailogs.services.pricing import PriceTable, find_prices
     from ailogs.store.operation_store import SqlOperationStore
 
     settings = settings_or_exit()
+    tune_for_service()  # a long-running worker, like `ailogs serve`
 
     async def run() -> None:
         from ailogs.api.store_wiring import worker_config
