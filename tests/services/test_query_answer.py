@@ -34,7 +34,27 @@ def test_a_packed_answer_comes_back_identical_and_marked() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"not json\n{}", b'{"stats": {}}', b'{"stats": {}}\n[1, 2]', b"[]\n{}", b"\n\n"],
+    [
+        b"",
+        b"not json\n{}",
+        b'{"stats": {}}',
+        b'{"stats": {}, "length": 6}\n[1, 2]',
+        b"[]\n{}",
+        b"\n\n",
+        b'{"stats": {}, "length": 2}\n{}',
+        b'{"stats": [], "length": 8}\n{"a": 1}',
+        b'{"stats": {}, "tail": 5, "length": 8}\n{"a": 1}',
+        b'{"stats": {}, "tail": ["x", []], "length": 8}\n{"a": 1}',
+    ],
 )
 def test_payloads_that_are_not_answers_are_misses(payload: bytes) -> None:
     assert QueryAnswer.unpack(payload) is None
+
+
+def test_a_payload_cut_short_is_a_miss_even_when_it_still_ends_in_a_brace() -> None:
+    answer = QueryAnswer(orjson.dumps({"entries": [{"a": {}}, {"b": {}}]}), STATS)
+    packed = answer.pack()
+    assert QueryAnswer.unpack(packed) == answer
+    cut = packed[: packed.rindex(b"}", 0, len(packed) - 3) + 1]
+    assert cut.endswith(b"}")
+    assert QueryAnswer.unpack(cut) is None

@@ -85,25 +85,34 @@ class QueryAnswer:
 
     def pack(self) -> bytes:
         """The cache payload: a line of metadata, then the body (orjson writes no newline)."""
-        meta = orjson.dumps({"stats": self.stats, "tail": self.tail})
+        meta = orjson.dumps({"stats": self.stats, "tail": self.tail, "length": len(self.body)})
         return meta + b"\n" + self.body
 
     @classmethod
     def unpack(cls, payload: bytes) -> QueryAnswer | None:
-        """A packed answer, or None for a payload that is not one."""
+        """A packed answer, or None for a payload that is not one (or is cut short)."""
         meta_text, _, body = payload.partition(b"\n")
         try:
             meta = orjson.loads(meta_text)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(meta, dict) or not body.startswith(b"{") or not body.endswith(b"}"):
+        if (
+            not isinstance(meta, dict)
+            or meta.get("length") != len(body)
+            or len(body) < 3
+            or body[:1] != b"{"
+            or body[-1:] != b"}"
+            or not isinstance(meta.get("stats"), dict)
+        ):
             return None
         tail = meta.get("tail")
-        return cls(
-            body=body,
-            stats=meta.get("stats") or {},
-            tail=(int(tail[0]), tuple(tail[1])) if tail else None,
-        )
+        if tail is None:
+            return cls(body, meta["stats"])
+        try:
+            last, identities = int(tail[0]), tuple(str(item) for item in tail[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return None
+        return cls(body, meta["stats"], (last, identities))
 
 
 def plan_for(spec: QuerySpec, patterns: PatternSource | None) -> LogQLPlan:
