@@ -109,15 +109,15 @@ def mask_line(line: str) -> str:
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 # After the digits became `0` and runs of them were shortened by plain
 # replacements: a digit with the hex letters and digits that follow it (`0x1f`,
-# a hex id's tail) or a remaining run of digits; and a whole space-led token
-# that is a path of two or more segments (`/0/` masks like it). The regex only
-# meets the few hex tails and long runs, so it stays cheap in time and memory.
-_HEX_RUN = re.compile(rb"0[0-9]*[a-fA-Fx][0-9a-fA-Fx]*|00+")
+# a hex id's tail) or a remaining run of digits. Its literal `0` prefix lets
+# the regex engine skip ahead to the few candidates, so the pass stays cheap.
+_HEX_RUN = re.compile(rb"0[0a-fA-Fx][0-9a-fA-Fx]*")
 # A syslog or Apache date at the head of a line: the month (and a weekday just
-# before it) are date words, all masked alike, so they fold to one month. Runs
-# of spaces fold too: masking sees tokens, never the space between them.
+# before it) are date words, all masked alike, so they fold to one month, and
+# the spaces after it to one (a padded day, `Jan  2`): masking sees tokens,
+# never the space between them.
 _DATE_HEAD = (
-    rb"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    rb"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +"
 )
 _LEADING_DATE = re.compile(rb"\n" + _DATE_HEAD)
 _LEADING_BRACKETED_DATE = re.compile(rb"\n\[" + _DATE_HEAD)
@@ -129,7 +129,7 @@ def shape_key(line: str) -> bytes:
 
     ASCII digits become `0`, then each run of `0`s with the hex digits and `x`
     right after it folds to one `0`, whole path tokens fold to `/0/`, a leading
-    date's month to `Jan` and runs of spaces to one. Every rule of
+    date's month to `Jan` and the spaces after it to one. Every rule of
     `mask_token` sees those characters only as part of one run of identifier
     characters that it masks whole, so the key's tokens mask exactly like the
     line's: a miner can reuse the masking (and clustering) of an earlier line
@@ -155,7 +155,7 @@ def shape_keys(lines: Sequence[str]) -> list[bytes]:
 def _fold(data: bytes) -> bytes:
     # `data` is one or more lines, each led by a newline.
     data = data.translate(_ZERO_DIGITS).replace(b"000", b"0").replace(b"00", b"0")
-    data = _HEX_RUN.sub(b"0", data).replace(b"  ", b" ")
+    data = _HEX_RUN.sub(b"0", data)
     # Literal replacements: a group reference would cost a Python call per match.
     data = _LEADING_DATE.sub(b"\nJan ", data)
     if b"\n[" in data:

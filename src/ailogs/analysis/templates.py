@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from operator import attrgetter
 
 from ailogs.analysis.masking import (
     PLACEHOLDER,
@@ -32,10 +32,10 @@ from ailogs.analysis.masking import (
 DEFAULT_SIMILARITY = 0.5
 DEFAULT_DEPTH = 1
 DEFAULT_MAX_CHILDREN = 100
-# Slots of each exact-match cache (rounded up to a power of two). The caches
-# are direct-mapped tables of 64-bit hashes in flat arrays: no key objects are
-# kept, so 4096 slots cost 48 kB however many shapes a stream carries.
-DEFAULT_CACHE_SIZE = 2048
+# Slots of the shape cache (rounded up to a power of two). The caches are
+# tables of 64-bit hashes in flat arrays: no key objects are kept, so 4096
+# slots cost 32 kB however many shapes a stream carries.
+DEFAULT_CACHE_SIZE = 4096
 # Token masks remembered per miner (a dict from shape token to its mask); the
 # dict is emptied when full, so memory stays bounded on any stream.
 TOKEN_CACHE_SIZE = 256
@@ -73,11 +73,10 @@ class Template:
 
 
 class _Cluster:
-    __slots__ = ("count", "index", "match")
+    __slots__ = ("index", "match")
 
     def __init__(self, tokens: list[str], index: int) -> None:
         self.index = index
-        self.count = 0
         self.match = _match_of(tokens)
 
     @property
@@ -88,13 +87,15 @@ class _Cluster:
 
 
 class _HashCache:
-    """Direct-mapped table from a 64-bit hash to a cluster number; a clash evicts.
+    """Table from a 64-bit hash to a cluster number, two slots per key.
 
     One signed 64-bit word per slot: the key's hash with its low `_NUMBER_BITS`
-    replaced by the cluster's number (its index + 1, so an empty slot, 0, holds
+    XORed with the cluster's number (its index + 1, so an empty slot, 0, holds
     none). A lookup XORs the word with the hash: when the high bits agree what
-    is left, XORed with the hash's own low bits, is the number. The high 44 bits
-    are checked, so a wrong hit needs a 44-bit clash between two live shapes.
+    is left is the number. The high 44 bits are checked, so a wrong hit needs a
+    44-bit clash between two live shapes. A key lives in its home slot or, once
+    displaced by a newer key, in the slot next to it (`get` moves it back home),
+    so two shapes sharing a home do not evict each other.
     """
 
     __slots__ = ("mask", "table")
@@ -106,14 +107,24 @@ class _HashCache:
 
     def get(self, key: int) -> int:
         """The cluster index stored for `key`, or -1."""
-        low = key & _NUMBER_MASK
-        number = self.table[low & self.mask] ^ key ^ low
-        return number - 1 if 0 < number <= _NUMBER_MASK else -1
+        table = self.table
+        home = key & self.mask
+        number = table[home] ^ key
+        if 0 < number <= _NUMBER_MASK:
+            return number - 1
+        number = table[home ^ 1] ^ key
+        if 0 < number <= _NUMBER_MASK:
+            table[home ^ 1] = table[home]
+            table[home] = number ^ key
+            return number - 1
+        return -1
 
     def put(self, key: int, index: int) -> None:
-        """Remember `index` for `key`, evicting whatever shared its slot."""
-        if index < _NUMBER_MASK:
-            self.table[key & self.mask] = (key & ~_NUMBER_MASK) | (index + 1)
+        """Remember `index` for `key` at home; the home's last key moves next door."""
+        if index < _NUMBER_MASK - 1:
+            home = key & self.mask
+            self.table[home ^ 1] = self.table[home]
+            self.table[home] = key ^ (index + 1)
 
 
 def _match_of(tokens: list[str]) -> TemplateMatch:
@@ -139,8 +150,10 @@ class TemplateMiner:
         self.max_children = max_children
         self.cache_size = cache_size
         self._clusters: list[_Cluster] = []
-        # Clusters by number (index + 1), as the caches store them; 0 is unused.
-        self._numbered: list[_Cluster] = [_Cluster([], -1)]
+        # Matches by cluster number (index + 1), as the caches store them; 0 is
+        # unused. Kept in step with each cluster's `match`.
+        self._matches: list[TemplateMatch] = [TemplateMatch("", "")]
+        self._counts: Counter[int] = Counter()
         self._leaves: dict[tuple[str, ...], list[_Cluster]] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
         # Two exact-match caches in front of the tree: by shape key (no regex
@@ -148,40 +161,42 @@ class TemplateMiner:
         # only; a 64-bit clash between two live shapes is vanishingly rare.
         self._by_shape = _HashCache(cache_size)
         # Masked-text hits are rarer (the shape cache takes most), so a
-        # half of the slots does.
-        self._by_masked = _HashCache(max(1, cache_size // 2))
+        # quarter of the slots does.
+        self._by_masked = _HashCache(max(1, cache_size // 4))
         self._token_masks: dict[str, str] = {}
         self._token_evictions = 0
 
     def add(self, line: str) -> TemplateMatch:
         """Learn from one line; returns the template it belongs to now."""
-        return self._add_batch([line])[0].match
+        return self._matches[self._add_batch([line])[0]]
 
     def add_batch(self, lines: Sequence[str]) -> list[TemplateMatch]:
         """Learn from many lines at once (faster than `add` per line); one match per line."""
-        return list(map(_MATCH_OF, self._add_batch(lines)))
+        return list(map(self._matches.__getitem__, self._add_batch(lines)))
 
-    def _add_batch(self, lines: Sequence[str]) -> list[_Cluster]:
+    def _add_batch(self, lines: Sequence[str]) -> list[int]:
+        # Each line's cluster number, found for the whole batch at C speed:
+        # one probe of the shape cache's home slot per line. Only the lines
+        # that miss (a new shape, or one displaced) take the slow path.
         keys = shape_keys(lines)
-        numbered = self._numbered
-        cache = self._by_shape
-        table = cache.table
-        mask = cache.mask
-        found: list[_Cluster] = []
-        append = found.append
-        for key, digest in zip(keys, map(hash, keys), strict=True):
-            # Inlined `_HashCache.get`: the one step every line takes.
-            low = digest & _NUMBER_MASK
-            number = table[low & mask] ^ digest ^ low
-            if 0 < number <= _NUMBER_MASK:
-                cluster = numbered[number]
-            else:
-                cluster = numbered[self._add_shaped(key, digest) + 1]
-            cluster.count += 1
-            append(cluster)
-        return found
+        digests = list(map(hash, keys))
+        table = self._by_shape.table
+        mask = self._by_shape.mask
+        numbers = [table[digest & mask] ^ digest for digest in digests]
+        top = len(self._matches) - 1
+        if numbers and not (min(numbers) > 0 and max(numbers) <= top):
+            for position, number in enumerate(numbers):
+                if not 0 < number <= top:
+                    numbers[position] = self._add_shaped(keys[position], digests[position]) + 1
+                    top = len(self._matches) - 1
+        self._counts.update(numbers)
+        return numbers
 
     def _add_shaped(self, key: bytes, digest: int) -> int:
+        # An earlier line of the batch may have brought the shape in already.
+        index = self._by_shape.get(digest)
+        if index >= 0:
+            return index
         # The shape key masks exactly like its line (see `masking.shape_key`).
         masked = self._mask(key.decode("utf-8", "surrogatepass"))
         masked_digest = hash(masked)
@@ -231,7 +246,11 @@ class TemplateMiner:
 
     def templates(self) -> list[Template]:
         """Every learned template, most frequent first."""
-        found = [Template(c.match.template_id, c.match.template, c.count) for c in self._clusters]
+        counts = self._counts
+        found = [
+            Template(c.match.template_id, c.match.template, counts[c.index + 1])
+            for c in self._clusters
+        ]
         found.sort(key=lambda t: (-t.count, t.template))
         return found
 
@@ -259,13 +278,13 @@ class TemplateMiner:
             cluster = _Cluster(tokens, len(self._clusters))
             leaf.append(cluster)
             self._clusters.append(cluster)
-            self._numbered.append(cluster)
+            self._matches.append(cluster.match)
             return cluster.index
         template = cluster.tokens
         if any(
             old != new and old != PLACEHOLDER for old, new in zip(template, tokens, strict=True)
         ):
-            cluster.match = _match_of(
+            cluster.match = self._matches[cluster.index + 1] = _match_of(
                 [
                     old if old == new else PLACEHOLDER
                     for old, new in zip(template, tokens, strict=True)
@@ -296,9 +315,6 @@ class TemplateMiner:
         return best
 
 
-_MATCH_OF = attrgetter("match")
-
-
 def mine_templates(
     lines: Iterable[str], *, similarity: float = DEFAULT_SIMILARITY
 ) -> list[tuple[str, str]]:
@@ -309,9 +325,10 @@ def mine_templates(
     the general template.
     """
     miner = TemplateMiner(similarity=similarity)
-    # A line's cluster object is stable; only its template text generalises.
-    clusters: list[_Cluster] = []
+    # A line's cluster number is stable; only its template text generalises.
+    numbers: list[int] = []
     source = iter(lines)
     while batch := list(islice(source, BATCH_LINES)):
-        clusters += miner._add_batch(batch)
-    return [(cluster.match.template_id, cluster.match.template) for cluster in clusters]
+        numbers += miner._add_batch(batch)
+    final = [(match.template_id, match.template) for match in miner._matches]
+    return list(map(final.__getitem__, numbers))
