@@ -156,3 +156,17 @@ def test_metadata_that_is_not_all_strings_is_still_probed() -> None:
         {"pwd": "[REDACTED:passwords]", "n": None},
         None,
     ]
+
+
+def test_a_secret_only_visible_once_the_json_is_decoded_is_masked() -> None:
+    # In the line the space is an escape, so only the decoded message shows `Bearer <token>`.
+    line = '{"msg": "auth Bearer\\u0020abcdefghijklmnopqrstuvwxyz", "level": "info"}'
+    record = make_record(1, line, {})
+    assert record.message == "auth Bearer abcdefghijklmnopqrstuvwxyz"
+    clean = make_record(2, '{"msg": "nothing here"}', {})
+
+    masked, untouched = DEFAULT.redact_records([record, clean])
+
+    assert masked.message == "auth Bearer [REDACTED:tokens]"
+    assert "abcdefghijklmnopqrstuvwxyz" not in str(masked.fields)
+    assert untouched is clean

@@ -278,9 +278,14 @@ class Redactor:
         if not self.classes or not out:
             return out
         texts = [record.line for record in out]
-        texts.extend(record.message for record in out)
+        # A message is usually the line itself or a piece of it, whose triggers the
+        # line already shows; only the others (unescaped JSON text) are probed too.
+        apart = [
+            i for i, r in enumerate(out) if r.message is not r.line and r.message not in r.line
+        ]
+        texts.extend(out[i].message for i in apart)
         count = len(out)
-        suspects = {found % count for found in self._suspects(texts)}
+        suspects = {i if i < count else apart[i - count] for i in self._suspects(texts)}
         # Structured metadata is not in the line: probe its values and names too.
         owners = [index for index, record in enumerate(out) if record.metadata]
         if owners:
