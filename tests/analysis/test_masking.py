@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from ailogs.analysis.masking import mask_line, shape_key, shape_keys, tokenize
@@ -74,3 +76,19 @@ def test_a_shape_key_masks_exactly_like_its_line() -> None:
     for keys in (shape_keys(lines), [shape_key(line) for line in lines]):
         for line, key in zip(lines, keys, strict=True):
             assert mask_line(key.decode("utf-8", "surrogatepass")) == mask_line(line), line
+
+
+def test_random_digit_and_punctuation_soup_keys_mask_like_their_lines() -> None:
+    # Dense mixes of digits, hex letters and the punctuation the folds treat
+    # specially, behind the date heads that get folded too.
+    rng = random.Random(2024)
+    alphabet = "0123456789 :.,/-abfxZ[]@=()_#"
+    heads = ["", "Dec ", "Sun Dec ", "[", "[Mon Jan  ", "Jan  "]
+    lines = [
+        rng.choice(heads) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
+        for _ in range(5000)
+    ]
+    for start in range(0, len(lines), 32):
+        batch = lines[start : start + 32]
+        for line, key in zip(batch, shape_keys(batch), strict=True):
+            assert mask_line(key.decode("ascii")) == mask_line(line), line

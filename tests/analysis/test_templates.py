@@ -90,3 +90,13 @@ def test_cli_prints_one_template_per_input_line_in_order() -> None:
     assert first_template == "<*> LabSZ sshd[<*>]: Invalid user <*> from <*>"
     assert rows[1].split("\t")[0] == first_id
     assert rows[-2].split("\t")[1] == "\ufffd\ufffd binary"
+
+
+def test_results_do_not_depend_on_the_cache_size() -> None:
+    # A tiny shape cache makes shapes evict each other all the time; the
+    # templates and their counts must come out the same.
+    lines = [f"{line} {n}" for n in range(40) for line in SSH] + ["user alice logged in"] * 3
+    big, tiny = TemplateMiner(), TemplateMiner(cache_size=2)
+    assert [big.add(line) for line in lines] == [tiny.add(line) for line in lines]
+    assert big.templates() == tiny.templates()
+    assert sum(t.count for t in tiny.templates()) == len(lines)

@@ -101,7 +101,8 @@ class _HashCache:
     __slots__ = ("mask", "table")
 
     def __init__(self, size: int) -> None:
-        slots = 1 << min(_NUMBER_BITS, max(0, size - 1).bit_length())
+        # At least two slots: a key may live next door to its home.
+        slots = 1 << min(_NUMBER_BITS, max(1, size - 1).bit_length())
         self.mask = slots - 1
         self.table = array("q", [0]) * slots
 
