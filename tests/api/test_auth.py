@@ -76,7 +76,7 @@ class Door:
         self.runtime.access.forget_cached_keys()
         return issued.token
 
-    async def denials(self) -> list[QueryAudit]:
+    async def audit_rows(self) -> list[QueryAudit]:
         assert self.runtime.access is not None
         assert self.runtime.access.audit is not None
         await self.runtime.access.audit.flush()
@@ -85,6 +85,10 @@ class Door:
             rows = list(await session.scalars(select(QueryAudit).order_by(QueryAudit.id)))
         await database.dispose()
         return rows
+
+    async def denials(self) -> list[QueryAudit]:
+        answered = (AuditOutcome.OK, AuditOutcome.ERROR)
+        return [row for row in await self.audit_rows() if row.outcome not in answered]
 
 
 @pytest.fixture
@@ -261,3 +265,51 @@ async def test_admin_invalidation_is_scoped_to_the_keys_tenant(door: Door) -> No
     assert (refused.status_code, other.status_code) == (403, 403)
     assert done.json()["deleted"] == 1
     assert again.json()["stats"]["cache"] == "miss"
+
+
+async def test_every_query_is_audited_with_what_it_ran_and_who_asked(
+    door: Door, loki: respx.MockRouter
+) -> None:
+    token = await door.key(tenant="acme", workspaces=("ws-1",))
+    params = {**WINDOW, "workspace_id": "ws-1"}
+
+    answered = await door.client.get(QUERY, params=params, headers=bearer(token))
+    loki.get("/loki/api/v1/query_range").mock(return_value=httpx.Response(500, text="boom"))
+    failed = await door.client.get(
+        QUERY, params={**params, "start": "2026-11-20T09:00:00Z"}, headers=bearer(token)
+    )
+    refused = await door.client.get(QUERY, params=WINDOW, headers=bearer(token))
+
+    assert (answered.status_code, failed.status_code, refused.status_code) == (200, 503, 403)
+    rows = await door.audit_rows()
+    assert [r.outcome for r in rows] == [
+        AuditOutcome.OK,
+        AuditOutcome.ERROR,
+        AuditOutcome.WRONG_WORKSPACE,  # refused once, by the door, not again as an error
+    ]
+    ok, error = rows[0], rows[1]
+    assert (ok.path, ok.mode, ok.workspace_id, ok.tenant) == (QUERY, "errors", "ws-1", "acme")
+    assert ok.caller_key_id == token.split("_")[1]
+    assert ok.logql is not None
+    assert ok.logql.startswith("{")
+    assert ok.lines == answered.json()["stats"]["returned"] > 0
+    assert ok.latency_ms is not None
+    assert ok.latency_ms > 0
+    assert ok.request_id == answered.headers["x-request-id"]
+    assert error.reason == failed.json()["error"]["code"]
+    assert all(token.split("_", 2)[2] not in str(vars(row)) for row in rows)
+
+
+async def test_analyze_and_correlate_calls_are_audited(door: Door) -> None:
+    analyzed = await door.client.get("/api/v1/ai_logs/analyze", params=WINDOW)
+    correlated = await door.client.get("/api/v1/ai_logs/correlate", params=WINDOW)
+    await door.client.get("/api/v1/ai_logs/patterns")  # not a query: not audited
+
+    assert (analyzed.status_code, correlated.status_code) == (200, 200)
+    rows = await door.audit_rows()
+    assert [(r.path, r.outcome) for r in rows] == [
+        ("/api/v1/ai_logs/analyze", AuditOutcome.OK),
+        ("/api/v1/ai_logs/correlate", AuditOutcome.OK),
+    ]
+    assert rows[0].lines == analyzed.json()["stats"]["lines"]
+    assert rows[0].logql == analyzed.json()["logql"]

@@ -17,7 +17,7 @@ from ailogs.services.api_keys import (
     secret_matches,
     split_token,
 )
-from ailogs.services.audit import Denial, DenialRecorder
+from ailogs.services.audit import AuditEntry, AuditRecorder
 from ailogs.store.enums import AuditOutcome
 
 
@@ -25,9 +25,9 @@ class DenialList:
     """An audit sink that keeps what it was given."""
 
     def __init__(self) -> None:
-        self.rows: list[Denial] = []
+        self.rows: list[AuditEntry] = []
 
-    async def __call__(self, batch: Sequence[Denial]) -> None:
+    async def __call__(self, batch: Sequence[AuditEntry]) -> None:
         self.rows.extend(batch)
 
 
@@ -42,8 +42,8 @@ async def make_key(
 
 def door(
     repo: InMemoryApiKeyRepository, sink: DenialList, *, burst: int = 100
-) -> tuple[AccessControl, DenialRecorder]:
-    recorder = DenialRecorder(sink)
+) -> tuple[AccessControl, AuditRecorder]:
+    recorder = AuditRecorder(sink)
     control = AccessControl(
         keys=repo,
         limiter=InMemoryRateLimiter(RatePolicy(rate_per_s=0.001, burst=burst)),
@@ -175,9 +175,9 @@ async def test_past_the_burst_a_key_is_429_with_retry_after_and_audited() -> Non
 
 async def test_a_full_audit_queue_drops_and_counts_instead_of_blocking() -> None:
     sink = DenialList()
-    recorder = DenialRecorder(sink, max_queue=2)
+    recorder = AuditRecorder(sink, max_queue=2)
     for _ in range(5):
-        recorder.record(Denial(1, "/p", AuditOutcome.BAD_KEY, "missing API key"))
+        recorder.record(AuditEntry(1, "/p", AuditOutcome.BAD_KEY, "missing API key"))
     await recorder.aclose()
 
     assert (len(sink.rows), recorder.dropped, recorder.written) == (2, 3, 2)
@@ -185,9 +185,9 @@ async def test_a_full_audit_queue_drops_and_counts_instead_of_blocking() -> None
 
 async def test_the_background_writer_flushes_on_its_own() -> None:
     sink = DenialList()
-    recorder = DenialRecorder(sink, flush_interval_s=0.01)
+    recorder = AuditRecorder(sink, flush_interval_s=0.01)
     recorder.start()
-    recorder.record(Denial(1, "/p", AuditOutcome.BAD_KEY, "missing API key"))
+    recorder.record(AuditEntry(1, "/p", AuditOutcome.BAD_KEY, "missing API key"))
     for _ in range(100):
         if sink.rows:
             break

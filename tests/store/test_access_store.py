@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ailogs.store.access import ApiKeyRecord, Denial, SqlApiKeyRepository, SqlDenialSink
+from ailogs.store.access import ApiKeyRecord, AuditEntry, SqlApiKeyRepository, SqlAuditSink
 from ailogs.store.database import Database
 from ailogs.store.enums import AuditOutcome
 from ailogs.store.models import Base, QueryAudit
@@ -52,11 +52,11 @@ async def test_keys_round_trip_and_revoke(database: Database) -> None:
 
 
 async def test_denials_land_in_the_audit_table(database: Database) -> None:
-    sink = SqlDenialSink(database)
+    sink = SqlAuditSink(database)
     await sink(
         [
-            Denial(1, "/api/v1/ai_logs/query", AuditOutcome.BAD_KEY, "missing API key"),
-            Denial(2, "/stream", AuditOutcome.RATE_LIMITED, "rate limit exceeded", key_id="k1"),
+            AuditEntry(1, "/api/v1/ai_logs/query", AuditOutcome.BAD_KEY, "missing API key"),
+            AuditEntry(2, "/stream", AuditOutcome.RATE_LIMITED, "rate limit exceeded", key_id="k1"),
         ]
     )
 

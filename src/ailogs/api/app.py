@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from ailogs import __version__
 from ailogs.analysis.patterns import default_pattern_library
 from ailogs.api.agent_wiring import install_agent
+from ailogs.api.audit_trail import audit_call
 from ailogs.api.errors import install_error_handlers
 from ailogs.api.metrics import ServiceMetrics
 from ailogs.api.middleware import RequestContextMiddleware
@@ -110,7 +111,10 @@ def create_app(
     )
     install_error_handlers(app, metrics)
     app.add_middleware(
-        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.limits.max_body_bytes
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.limits.max_body_bytes,
+        finished=audit_call,
     )
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(query.router, prefix=API_PREFIX)

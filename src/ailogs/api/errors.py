@@ -52,6 +52,7 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     async def on_ailogs_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, AilogsError)
         metrics.errors.labels(exc.code.value).inc()
+        request.state.error_code = exc.code.value  # for the audit trail
         if exc.status >= 500:
             log.warning("request failed", extra={"code": exc.code.value, "reason": exc.message})
         return render_error(exc)

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,13 +25,25 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+# Told of every finished HTTP request: (scope, status, seconds). The audit trail.
+Finished = Callable[[Scope, int, float], None]
+
+
 class RequestContextMiddleware:
     """Gives every request an id (incoming `X-Request-ID` when safe), logs and times it."""
 
-    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
+        finished: Finished | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.finished = finished
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Wrap one HTTP or WebSocket connection."""
@@ -77,6 +90,8 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
+                if self.finished is not None:
+                    self.finished(scope, status, elapsed)
             request_id_var.reset(token)
 
     def _too_large(self, scope: Scope) -> bool:

@@ -25,9 +25,9 @@ from ailogs.ratelimit import (
     RedisRateLimiter,
 )
 from ailogs.services.access import AccessControl, is_loopback
-from ailogs.services.audit import DenialRecorder
+from ailogs.services.audit import AuditRecorder
 from ailogs.settings import Settings
-from ailogs.store.access import SqlApiKeyRepository, SqlDenialSink
+from ailogs.store.access import SqlApiKeyRepository, SqlAuditSink
 from ailogs.store.database import Database
 
 _CACHE_COUNTERS = (
@@ -84,7 +84,7 @@ def install_protection(
     if database is None:  # an app built without the store wiring: keys still need a table
         database = Database(settings.database.url, schema=settings.database.schema_name)
         runtime.closers.append(database.dispose)
-    recorder = DenialRecorder(SqlDenialSink(database))
+    recorder = AuditRecorder(SqlAuditSink(database))
     recorder.start()
     runtime.closers.append(recorder.aclose)
     runtime.access = AccessControl(
@@ -163,12 +163,13 @@ class ProtectionCollector(Collector):
         yield gauge
         if access.audit is not None:
             written = CounterMetricFamily(
-                "ailogs_audit_denials_written", "Denied requests written to the audit table."
+                "ailogs_audit_written",
+                "Requests (answered, failed, refused) written to the audit table.",
             )
             written.add_metric([], access.audit.written)
             yield written
             dropped = CounterMetricFamily(
-                "ailogs_audit_denials_dropped", "Denied requests not audited (queue full)."
+                "ailogs_audit_dropped", "Requests not audited (queue full or database down)."
             )
             dropped.add_metric([], access.audit.dropped)
             yield dropped

@@ -25,7 +25,7 @@ from ailogs.services.api_keys import (
     secret_matches,
     split_token,
 )
-from ailogs.services.audit import Denial, DenialRecorder
+from ailogs.services.audit import AuditEntry, AuditRecorder
 from ailogs.store.enums import AuditOutcome
 
 _BEARER = "bearer "
@@ -135,7 +135,7 @@ class AccessControl:
         *,
         keys: ApiKeyRepository,
         limiter: RateLimiter | None,
-        audit: DenialRecorder | None,
+        audit: AuditRecorder | None,
         default_tenant: str | None,
         open_allowed: bool = True,
         lookup_ttl_s: float = 5.0,
@@ -167,7 +167,7 @@ class AccessControl:
         return self._limiter
 
     @property
-    def audit(self) -> DenialRecorder | None:
+    def audit(self) -> AuditRecorder | None:
         """Where refusals are recorded."""
         return self._audit
 
@@ -356,7 +356,7 @@ class AccessControl:
         if self._audit is None:
             return
         self._audit.record(
-            Denial(
+            AuditEntry(
                 at_ns=time.time_ns(),
                 path=facts.path[:256],
                 outcome=outcome,

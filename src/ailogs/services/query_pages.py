@@ -37,6 +37,14 @@ class QueryPage:
     next_cursor: str | None = None
     data: dict[str, Any] | None = None
 
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The page's stats (`returned`, `bytes_processed`, ...)."""
+        if self.answer is not None:
+            return self.answer.stats
+        stats: dict[str, Any] = (self.data or {}).get("stats") or {}
+        return stats
+
     def to_bytes(self) -> bytes | None:
         """The serialized answer, when it already is (None for a pager's page)."""
         return self.answer.render(self.next_cursor) if self.answer is not None else None

@@ -1,7 +1,7 @@
 """The `api_keys` and `query_audit` tables as the access-control service needs them.
 
 `SqlApiKeyRepository` follows `services.api_keys.ApiKeyRepository`;
-`SqlDenialSink` writes batches of `Denial` rows for `services.audit`. Both open their
+`SqlAuditSink` writes batches of `AuditEntry` rows for `services.audit`. Both open their
 own short unit of work through `Database.session()`.
 """
 
@@ -38,17 +38,22 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Denial:
-    """One refused request. Holds a key id, never a key."""
+class AuditEntry:
+    """One audited request: answered, failed or refused. Holds a key id, never a key."""
 
     at_ns: int
     path: str
     outcome: AuditOutcome
-    reason: str
+    reason: str | None = None
     key_id: str | None = None
     tenant: str | None = None
     workspace_id: str | None = None
     request_id: str | None = None
+    mode: str | None = None
+    logql: str | None = None
+    bytes_processed: int | None = None
+    lines: int | None = None
+    latency_ms: float | None = None
 
 
 def _missing_table(error: BaseException) -> bool:
@@ -140,14 +145,14 @@ class SqlApiKeyRepository:
             )
 
 
-class SqlDenialSink:
-    """Writes refused requests into `query_audit` (key id and reason, never a key)."""
+class SqlAuditSink:
+    """Writes audited requests into `query_audit` (key id and reason, never a key)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def __call__(self, batch: Sequence[Denial]) -> None:
-        """Insert one batch of denials in one transaction."""
+    async def __call__(self, batch: Sequence[AuditEntry]) -> None:
+        """Insert one batch of entries in one transaction."""
         if not batch:
             return
         async with self._database.session() as session:
@@ -155,15 +160,20 @@ class SqlDenialSink:
                 insert(QueryAudit),
                 [
                     {
-                        "at_ns": denial.at_ns,
-                        "request_id": denial.request_id,
-                        "caller_key_id": denial.key_id,
-                        "tenant": denial.tenant,
-                        "workspace_id": denial.workspace_id,
-                        "path": denial.path,
-                        "outcome": denial.outcome,
-                        "reason": denial.reason,
+                        "at_ns": entry.at_ns,
+                        "request_id": entry.request_id,
+                        "caller_key_id": entry.key_id,
+                        "tenant": entry.tenant,
+                        "workspace_id": entry.workspace_id,
+                        "path": entry.path,
+                        "outcome": entry.outcome,
+                        "reason": entry.reason,
+                        "mode": entry.mode,
+                        "logql": entry.logql,
+                        "bytes_processed": entry.bytes_processed,
+                        "lines": entry.lines,
+                        "latency_ms": entry.latency_ms,
                     }
-                    for denial in batch
+                    for entry in batch
                 ],
             )

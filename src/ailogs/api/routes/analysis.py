@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from ailogs.analysis.budget import fit_lists
 from ailogs.api.agent_wiring import agent_of
+from ailogs.api.audit_trail import CallFacts, note_call
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.domain import Mode, QuerySpec, TimeWindow
@@ -52,7 +53,14 @@ def analysis_request(
 AnalysisDep = Annotated[AnalysisRequest, Depends(analysis_request)]
 
 
-def _fit(answer: dict[str, Any], request: AnalysisRequest, ranked: tuple[str, ...]) -> Response:
+def _fit(
+    connection: Request,
+    answer: dict[str, Any],
+    request: AnalysisRequest,
+    ranked: tuple[str, ...],
+) -> Response:
+    stats = answer.get("stats") or {}
+    note_call(connection, CallFacts(logql=answer.get("logql"), lines=stats.get("lines")))
     if request.max_tokens is not None:
         # The lists are ranked most important first: cut from their ends to fit.
         answer = fit_lists(answer, request.max_tokens, ranked)
@@ -60,7 +68,9 @@ def _fit(answer: dict[str, Any], request: AnalysisRequest, ranked: tuple[str, ..
 
 
 @router.get("/analyze", response_class=JSONAnswer)
-async def analyze(runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep) -> Response:
+async def analyze(
+    connection: Request, runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep
+) -> Response:
     """Patterns, templates (new, known, spiking, vanished) and anomalies against a baseline."""
     answer = await analyze_window(
         request.spec,
@@ -70,12 +80,12 @@ async def analyze(runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep) ->
         baseline=request.baseline,
         redactor=agent_of(runtime).redactor,
     )
-    return _fit(answer, request, ("templates", "patterns", "anomalies"))
+    return _fit(connection, answer, request, ("templates", "patterns", "anomalies"))
 
 
 @router.get("/correlate", response_class=JSONAnswer)
 async def correlate_services(
-    runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep
+    connection: Request, runtime: RuntimeDep, scope: ScopeDep, request: AnalysisDep
 ) -> Response:
     """The service graph of one `correlation_id`, or of the whole window with ranked suspects."""
     answer = await correlate(
@@ -86,7 +96,7 @@ async def correlate_services(
         baseline=request.baseline,
         redactor=agent_of(runtime).redactor,
     )
-    return _fit(answer, request, ("suspects", "bottlenecks", "recommendations"))
+    return _fit(connection, answer, request, ("suspects", "bottlenecks", "recommendations"))
 
 
 @router.get("/patterns", response_class=JSONAnswer)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from ailogs.analysis.budget import compact_answer
 from ailogs.api.agent_wiring import agent_of
+from ailogs.api.audit_trail import CallFacts, note_call
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.domain import Mode
-from ailogs.services.query import STALE_OK, plan_query
+from ailogs.services.query import STALE_OK, plan_for, plan_query
 from ailogs.services.query_pages import query_with_cursor
 from ailogs.services.request_spec import QueryParams, build_spec
 
@@ -22,6 +23,7 @@ JSON = "application/json"
 
 @router.get("/query", response_class=JSONAnswer)
 async def query_logs(
+    request: Request,
     runtime: RuntimeDep,
     scope: ScopeDep,
     params: Annotated[QueryParams, Query()],
@@ -58,6 +60,16 @@ async def query_logs(
         redactor=agent.redactor,
         patterns=runtime.library,
         detect=runtime.detect_patterns,
+    )
+    stats = page.stats
+    note_call(
+        request,
+        CallFacts(
+            mode=spec.mode.value,
+            logql=plan_for(spec, runtime.library).log_query,
+            bytes_processed=stats.get("bytes_processed"),
+            lines=stats.get("returned"),
+        ),
     )
     if params.max_tokens is not None:
         return JSONAnswer(compact_answer(page.to_dict(), params.max_tokens))
