@@ -71,6 +71,8 @@ def test_a_shape_key_masks_exactly_like_its_line() -> None:
         "a 1-/x/y b x=1dead, y 10Dec [Sun 0xff /a/b /c/1 //d u@1.com http://1.2.3.4/x 1e10 0x1F",
         "Jan  2 07:02:47 combo su(pam_unix)[2]: session opened for user  mike0 by (uid=0)",
         "\x00 tab\there\u2603 12\udcff",
+        "ciod: Error loading /omega/beta.log: invalid, /a/b/part-00012: x /a/b:c /a/b://c /a/b:",
+        "x /a/b: /a/b:: /a@b/c: /a/b-1: /a/b/:/c/d: /a/b;: /é/b: /a/b:",
         "",
     ]
     for keys in (shape_keys(lines), [shape_key(line) for line in lines]):

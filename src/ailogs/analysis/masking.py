@@ -122,13 +122,17 @@ _DATE_HEAD = (
 _LEADING_DATE = re.compile(rb"\n" + _DATE_HEAD)
 _LEADING_BRACKETED_DATE = re.compile(rb"\n\[" + _DATE_HEAD)
 _PATH_TOKEN = re.compile(rb" /[\w.%+~-]+/[\w.%+~/-]*(?=[ \n]|\Z)")
+# A digitless path token ended by a colon (`Error loading /a/b: ...`) masks
+# to `<*>:`, as does `/_/:`; with a digit the colon would be masked with it.
+_PATH_COLON_TOKEN = re.compile(rb" /[A-Za-z_.%+~-]+/[A-Za-z_.%+~/-]*(?=:[ \n]|:\Z)")
 
 
 def shape_key(line: str) -> bytes:
     """A cheap key of the line such that lines with equal keys mask alike.
 
     ASCII digits become `0`, then each run of `0`s with the hex digits and `x`
-    right after it folds to one `0`, whole path tokens fold to `/0/`, a leading
+    right after it folds to one `0`, whole path tokens fold to `/0/` (or `/_/`
+    when digitless and ended by a colon), a leading
     date's month to `Jan` and the spaces after it to one. Every rule of
     `mask_token` sees those characters only as part of one run of identifier
     characters that it masks whole, so the key's tokens mask exactly like the
@@ -161,7 +165,7 @@ def _fold(data: bytes) -> bytes:
     if b"\n[" in data:
         data = _LEADING_BRACKETED_DATE.sub(b"\n[Jan ", data)
     if b" /" in data:
-        data = _PATH_TOKEN.sub(b" /0/", data)
+        data = _PATH_COLON_TOKEN.sub(b" /_/", _PATH_TOKEN.sub(b" /0/", data))
     return data
 
 

@@ -38,7 +38,7 @@ DEFAULT_MAX_CHILDREN = 100
 DEFAULT_CACHE_SIZE = 4096
 # Token masks remembered per miner (a dict from shape token to its mask); the
 # dict is emptied when full, so memory stays bounded on any stream.
-TOKEN_CACHE_SIZE = 256
+TOKEN_CACHE_SIZE = 128
 # Tokens longer than this that mask to a bare `<*>` (hex ids, UUIDs, block ids)
 # are not remembered: they rarely come back and cost nothing to mask again.
 _SHORT_TOKEN = 12
