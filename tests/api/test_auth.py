@@ -17,6 +17,7 @@ from ailogs.api.app import create_app
 from ailogs.api.runtime import Runtime
 from ailogs.services.api_keys import ApiKeyRecord, issue_key
 from ailogs.settings import (
+    AgentSettings,
     DatabaseSettings,
     LokiSettings,
     RateLimitSettings,
@@ -313,3 +314,18 @@ async def test_analyze_and_correlate_calls_are_audited(door: Door) -> None:
     ]
     assert rows[0].lines == analyzed.json()["stats"]["lines"]
     assert rows[0].logql == analyzed.json()["logql"]
+
+
+async def test_a_query_over_budget_is_audited_as_too_expensive(
+    tmp_path: Path, loki: respx.MockRouter
+) -> None:
+    url = await make_database(tmp_path / "guard.db")
+    settings = settings_for(url, agent=AgentSettings(query_budget_bytes=1000))
+    async for door in open_door(settings, url):
+        window = {"mode": "errors", "start": "2026-11-20T08:00:00Z", "end": "2026-11-20T11:00:00Z"}
+        refused = await door.client.get(QUERY, params=window)
+
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "QUERY_TOO_EXPENSIVE"
+        [row] = await door.audit_rows()
+        assert (row.outcome, row.reason) == (AuditOutcome.TOO_EXPENSIVE, "QUERY_TOO_EXPENSIVE")
