@@ -261,17 +261,6 @@ class Redactor:
             out[index] = self.redact_fields(out[index] or {})
         return out
 
-    def redact_entries(self, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Redact public entry dicts (`message` and `fields`); one prefilter pass."""
-        out = [dict(entry) for entry in entries]
-        if not self.classes or not out:
-            return out
-        for index in self._suspects([_probe(entry) for entry in out]):
-            entry = out[index]
-            entry["message"] = self.redact(str(entry.get("message", "")))
-            entry["fields"] = self.redact_fields(entry.get("fields") or {})
-        return out
-
     def redact_records(self, records: Sequence[LogRecord]) -> list[LogRecord]:
         """Redact many records: one prefilter pass, the regexes only where it found a trigger."""
         out = list(records)
@@ -305,14 +294,6 @@ def _metadata_probe(metadata: Mapping[str, str] | None) -> str:
         return "\n".join([*metadata, *metadata.values()])
     except TypeError:  # Loki sends strings; anything else is probed as text
         return "\n".join(str(part) for part in [*metadata, *metadata.values()])
-
-
-def _probe(entry: Mapping[str, Any]) -> str:
-    """One text holding every string of an entry that may carry a secret."""
-    fields = entry.get("fields") or {}
-    parts = [str(entry.get("message", ""))]
-    parts.extend(str(value) for value in fields.values())
-    return "\n".join(parts)
 
 
 def _replacement(match: re.Match[str]) -> str:

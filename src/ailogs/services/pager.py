@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from ailogs.domain import Direction, LogRecord, TimeWindow, make_record, records_of
+from ailogs.domain import Direction, LogRecord, TimeWindow, records_of
 from ailogs.errors import LokiUnavailable
 from ailogs.logql import quote_string
 from ailogs.loki.client import LokiClient
@@ -313,8 +313,3 @@ def parse_raw_page(body: bytes) -> RawPage:
         sum(len(values) for _, values in streams),
         int(summary.get("totalBytesProcessed", 0) or 0),
     )
-
-
-def to_record(entry: RawEntry) -> LogRecord:
-    """The LogRecord of a raw entry."""
-    return make_record(entry[0], entry[2], entry[1], entry[3])
