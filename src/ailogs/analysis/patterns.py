@@ -90,6 +90,8 @@ class PatternLibrary:
             HyperscanEngine(ids, regexes) if engine == "hyperscan" else ReEngine(ids, regexes)
         )
         self.engine: EngineName = engine
+        # Every troubleshoot query carries it: build the alternation once.
+        self._logql_regex = "(?i)" + "|".join(f"(?:{regex})" for regex in regexes)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -122,7 +124,7 @@ class PatternLibrary:
 
     def logql_regex(self) -> str:
         """One RE2 alternation of every pattern, case-insensitive, for a LogQL `|~` filter."""
-        return "(?i)" + "|".join(f"(?:{p.regex})" for p in self.patterns)
+        return self._logql_regex
 
     def select(self, ids_or_categories: Iterable[str]) -> frozenset[str]:
         """Expand a mix of pattern ids and category names into pattern ids.

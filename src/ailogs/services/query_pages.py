@@ -33,6 +33,7 @@ from ailogs.services.query import (
 class QueryPage:
     """One `/query` page: a serialized first page with its cursor, or a page the pager read."""
 
+    logql: str
     answer: QueryAnswer | None = None
     next_cursor: str | None = None
     data: dict[str, Any] | None = None
@@ -74,7 +75,7 @@ async def query_with_cursor(
         state = codec.decode(cursor, tenant=scope.tenant, logql=logql, direction=spec.direction)
         page = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
                            redactor=redactor, codec=codec)  # fmt: skip
-        return QueryPage(data=page)
+        return QueryPage(logql, data=page)
     answer = await run_query(
         spec,
         loki=loki,
@@ -85,20 +86,22 @@ async def query_with_cursor(
         redactor=redactor,
     )
     if answer.tail is None:
-        return QueryPage(answer)
+        return QueryPage(logql, answer)
     last, seen = answer.tail
     if len(seen) <= MAX_EXCLUDED:
         # Keep the page as Loki gave it; the cursor names the lines already returned
         # at its last timestamp, so the next page skips exactly those.
         state = CursorState(spec.window, Position(last, 0), seen)
         return QueryPage(
-            answer, codec.encode(state, tenant=scope.tenant, logql=logql, direction=spec.direction)
+            logql,
+            answer,
+            codec.encode(state, tenant=scope.tenant, logql=logql, direction=spec.direction),
         )
     # Too many lines at one nanosecond to name: re-read the page in the pager's order.
     state = CursorState(spec.window, _start(spec))
     page = await _page(spec, state, logql, loki=loki, scope=scope, detect=detect,
                        redactor=redactor, codec=codec, base=answer.to_dict())  # fmt: skip
-    return QueryPage(data=page)
+    return QueryPage(logql, data=page)
 
 
 def _start(spec: QuerySpec) -> Position:

@@ -13,7 +13,7 @@ from ailogs.api.audit_trail import CallFacts, note_call
 from ailogs.api.deps import RuntimeDep, ScopeDep
 from ailogs.api.responses import JSONAnswer
 from ailogs.domain import Mode
-from ailogs.services.query import STALE_OK, plan_for, plan_query
+from ailogs.services.query import STALE_OK, plan_query
 from ailogs.services.query_pages import query_with_cursor
 from ailogs.services.request_spec import QueryParams, build_spec
 
@@ -66,7 +66,7 @@ async def query_logs(
         request,
         CallFacts(
             mode=spec.mode.value,
-            logql=plan_for(spec, runtime.library).log_query,
+            logql=page.logql,
             bytes_processed=stats.get("bytes_processed"),
             lines=stats.get("returned"),
         ),
