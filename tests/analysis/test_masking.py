@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
 
-from ailogs.analysis.masking import mask_line, shape_key, shape_keys, tokenize
+from ailogs.analysis.masking import (
+    NATIVE_SHAPE_KEYS,
+    mask_line,
+    python_shape_keys,
+    shape_key,
+    shape_keys,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +83,7 @@ def test_a_shape_key_masks_exactly_like_its_line() -> None:
         "x /a/b: /a/b:: /a@b/c: /a/b-1: /a/b/:/c/d: /a/b;: /é/b: /a/b:",
         "",
     ]
-    for keys in (shape_keys(lines), [shape_key(line) for line in lines]):
+    for keys in (shape_keys(lines), python_shape_keys(lines), [shape_key(line) for line in lines]):
         for line, key in zip(lines, keys, strict=True):
             assert mask_line(key.decode("utf-8", "surrogatepass")) == mask_line(line), line
 
@@ -94,3 +102,52 @@ def test_random_digit_and_punctuation_soup_keys_mask_like_their_lines() -> None:
         batch = lines[start : start + 32]
         for line, key in zip(batch, shape_keys(batch), strict=True):
             assert mask_line(key.decode("ascii")) == mask_line(line), line
+
+
+def _soup(rng: random.Random, count: int) -> list[str]:
+    # Everything the folds look at, and what they must leave alone: digits,
+    # hex letters, `x`/`X`, date heads, paths with colons, newlines inside a
+    # line, non-ASCII, lone surrogates.
+    alphabet = "0123456789 :.,/-abfxXZ[]@=()_#%~+\n\t\u00e9\u2603\udcff"
+    heads = ["", "Dec ", "Sun Dec ", "[", "[Mon Jan  ", "Jan  ", "Mon  Jan ", "Sept 1", "Mon"]
+    words = ["", "Jan ", "Wed Feb ", " /a/b", " /a/b:", " /a1/b ", " //a/b", "http://x/1"]
+    return [
+        rng.choice(heads)
+        + "".join(rng.choice(alphabet + "".join(words)) for _ in range(rng.randint(0, 30)))
+        + rng.choice(words)
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.skipif(not NATIVE_SHAPE_KEYS, reason="the native module was not compiled")
+def test_native_shape_keys_equal_the_python_reference() -> None:
+    rng = random.Random(7)
+    lines = [
+        *_soup(rng, 20_000),
+        "x" * 5000,
+        "\u00e9" * 5000,
+        "1" * 5000,
+        "\udcff" * 4097,
+        "",
+        "\n",
+        "[Jan 1",
+        "0x1F 0X1F 1dead 12ab:cd",
+    ]
+    for start in range(0, len(lines), 32):
+        batch = lines[start : start + 32]
+        assert shape_keys(batch) == python_shape_keys(batch), batch
+        assert shape_keys(batch) == [shape_key(line) for line in batch]
+
+
+def test_native_shape_keys_refuse_what_is_not_a_line() -> None:
+    with pytest.raises(TypeError):
+        shape_keys([b"bytes"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        shape_keys(42)  # type: ignore[arg-type]
+
+
+def test_the_native_module_is_built_in_ci() -> None:
+    # Without a compiler the pure-Python keys serve; CI has one, so a silent
+    # fallback there would hide a broken build (and halve mining throughput).
+    if os.environ.get("CI") == "true":
+        assert NATIVE_SHAPE_KEYS

@@ -144,7 +144,7 @@ def shape_key(line: str) -> bytes:
     return _fold(b"\n" + line.encode("utf-8", "surrogatepass"))[1:]
 
 
-def shape_keys(lines: Sequence[str]) -> list[bytes]:
+def python_shape_keys(lines: Sequence[str]) -> list[bytes]:
     """`shape_key` of every line, folded in one pass over the joined lines."""
     text = "\n".join(lines)
     if text.isascii() and max(map(len, lines), default=0) <= MAX_MINED_CHARS:
@@ -154,6 +154,16 @@ def shape_keys(lines: Sequence[str]) -> list[bytes]:
             return keys
     # Non-ASCII text, over-long or embedded-newline lines: one at a time.
     return list(map(shape_key, lines))
+
+
+try:
+    # The same keys from C (`_shapekey.c`), several times faster; the build
+    # compiles it where a compiler is present.
+    from ailogs.analysis._shapekey import shape_keys as shape_keys
+except ImportError:  # pragma: no cover - exercised where no compiler was found
+    shape_keys = python_shape_keys
+
+NATIVE_SHAPE_KEYS = shape_keys is not python_shape_keys
 
 
 def _fold(data: bytes) -> bytes:

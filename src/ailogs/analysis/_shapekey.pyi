@@ -1,0 +1,3 @@
+from collections.abc import Sequence
+
+def shape_keys(lines: Sequence[str]) -> list[bytes]: ...
