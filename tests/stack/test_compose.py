@@ -92,6 +92,8 @@ def test_ailogs_migrates_on_start_and_the_simulator_pushes_to_loki(
     assert "--loki-url=http://loki:3100" in simulator["command"]
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip wheel" in dockerfile
+    # The wheel build runs the native build hook, which must be in the context.
+    assert "hatch_build.py" in dockerfile
     assert 'ENTRYPOINT ["ailogs"]' in dockerfile
 
 
