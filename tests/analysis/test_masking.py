@@ -41,6 +41,13 @@ from ailogs.analysis.masking import (
         ("mail to ops@example.com bounced", "mail to <*> bounced"),
         ("list [1, 2, 3, 4] end", "list [<*>] end"),
         ("", ""),
+        # A Java logger keeps its name; only the digit runs inside it vary.
+        (
+            "2021-03-04 10:11:12,345 INFO [main] org.example.grid.v3.core.Scheduler: Queue ready",
+            "<*> INFO [main] org.example.grid.v<*>.core.Scheduler: Queue ready",
+        ),
+        # A host whose first label carries a digit is still a variable.
+        ("route via web3.example.com and api.example.com", "route via <*> and api.example.com"),
     ],
 )
 def test_variables_are_masked_and_structure_is_kept(line: str, masked: str) -> None:
@@ -57,6 +64,25 @@ def test_ugly_input_never_crashes() -> None:
     for line in ["\x00\xff\udcff", "x" * 1_000_000, "\n\t", "\u2603 1"]:
         assert isinstance(mask_line(line), str)
         assert isinstance(shape_key(line), bytes)
+
+
+def test_a_bracketed_context_in_the_header_becomes_one_placeholder() -> None:
+    # Thread names of any word count mask alike, so an event logged from
+    # several threads keeps one token count.
+    one = "2021-03-04 10:11:12,345 WARN [Socket Listener thread 3] org.example.net.Acceptor: Queue full"
+    two = "2021-03-04 10:11:13,001 WARN [housekeeper] org.example.net.Acceptor: Queue full"
+    three = "2021-03-04 10:11:14,777 WARN [Timer-2 worker] org.example.net.Acceptor: Queue full"
+    assert (
+        mask_line(one) == mask_line(three) == "<*> WARN [<*>] org.example.net.Acceptor: Queue full"
+    )
+    assert mask_line(two) == "<*> WARN [housekeeper] org.example.net.Acceptor: Queue full"
+    # Brackets in the message, after the component, are the message's own.
+    assert (
+        mask_line(
+            "Mar  3 09:00:01 web7 sshd[812]: message repeated 3 times: [ Failed password for admin]"
+        )
+        == "<*> sshd[<*>]: message repeated <*> times: [ Failed password for admin]"
+    )
 
 
 def test_pipes_separate_tokens() -> None:
@@ -81,6 +107,9 @@ def test_a_shape_key_masks_exactly_like_its_line() -> None:
         "\x00 tab\there\u2603 12\udcff",
         "ciod: Error loading /omega/beta.log: invalid, /a/b/part-00012: x /a/b:c /a/b://c /a/b:",
         "x /a/b: /a/b:: /a@b/c: /a/b-1: /a/b/:/c/d: /a/b;: /é/b: /a/b:",
+        "2021-03-04 10:11:12,345 INFO [IPC handler 12 on 8020] org.ex.v2ab.x9f.Server: a.b.c1x2 ok",
+        "[Mon Jan  2 07:02:47 2023] [error] [client 10.0.0.1] com.acme.x2.Y3e: fail _a.b.c2",
+        "0 1 2 3 4 5 6 7 [a b] x: [c d]",
         "",
     ]
     for keys in (shape_keys(lines), python_shape_keys(lines), [shape_key(line) for line in lines]):

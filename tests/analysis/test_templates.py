@@ -42,6 +42,41 @@ def test_ids_are_stable_hashes_of_the_template_text() -> None:
     assert other_process.stdout.strip() == results[0][0]
 
 
+def test_lines_whose_messages_open_differently_never_share_a_template() -> None:
+    # The first two words after the component name the event, however much
+    # of the rest (header, variables) agrees.
+    lines = [
+        "Mar  3 09:00:01 gate sshd[811]: Failed password for carol from 10.1.1.1 port 2201 ssh2",
+        "Mar  3 09:00:05 gate sshd[812]: Accepted password for dave from 10.1.1.2 port 2202 ssh2",
+        "Mar  3 09:00:09 gate sshd[813]: Failed password for erin from 10.1.1.3 port 2203 ssh2",
+        "Mar  3 09:00:12 gate sshd[814]: Failed publickey for frank from 10.1.1.4 port 2204 ssh2",
+        "2021-03-04 10:11:12,345 INFO [Dispatcher] org.ex.app.impl.TaskImpl: task_12_3 Task moved from NEW to READY",
+        "2021-03-04 10:11:13,345 INFO [Dispatcher] org.ex.app.impl.TaskAttemptImpl: attempt_12_3_0 TaskAttempt moved from NEW to READY",
+        "2021-03-04 10:11:14,345 INFO [Dispatcher] org.ex.app.impl.TaskImpl: task_12_4 Task moved from READY to DONE",
+        "03-17 16:13:39.070  1702  1815 D ScanService: startScan begin",
+        "03-17 16:13:39.079  1702  1815 D ScanService: startScan end",
+    ]
+    ids = [tid for tid, _ in mine_templates(lines)]
+    assert ids[0] == ids[2]
+    assert len({ids[0], ids[1], ids[3]}) == 3
+    assert ids[4] == ids[6] != ids[5]
+    assert ids[7] != ids[8]
+
+
+def test_an_event_logged_from_threads_of_any_name_keeps_one_template() -> None:
+    lines = [
+        "2021-03-04 10:11:12,345 WARN [Socket Listener thread 3] org.ex.net.Client: Address change detected. Old: a1/10.0.0.1 New: a1",
+        "2021-03-04 10:11:13,345 WARN [lease-renewer] org.ex.net.Client: Address change detected. Old: b2/10.0.0.2 New: b2",
+        "2021-03-04 10:11:14,345 WARN [Committer Processor #1] org.ex.net.Client: Address change detected. Old: c3/10.0.0.3 New: c3",
+    ]
+    results = mine_templates(lines)
+    assert results[0] == results[1] == results[2]
+    assert (
+        results[0][1]
+        == "<*> WARN <*> org.ex.net.Client: Address change detected. Old: <*> New: <*>"
+    )
+
+
 def test_final_templates_apply_to_lines_seen_before_they_generalised() -> None:
     lines = ["user alice logged in", "user bob logged in"]
     assert mine_templates(lines) == [(template_id("user <*> logged in"), "user <*> logged in")] * 2

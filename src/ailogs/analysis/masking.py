@@ -11,7 +11,9 @@ Most tokens are settled by cheap character tests; only tokens that mix a
 variable with punctuation (`sshd[24200]:`, `uid=0`) or carry a URL, an e-mail or
 an `@` go through the regexes. A last pass folds runs of adjacent placeholders
 so that, say, a date and a time, or a list of numbers of any length, become one
-`<*>` and lines keep the same token count.
+`<*>` and lines keep the same token count; for the same reason a bracketed
+context of several words in the header (a thread name such as
+`[IPC Server handler 8 on 62270]`, a request context, a date) becomes `[<*>]`.
 
 Digit runs only ever count by their presence, never their length or value, so
 two lines whose `shape_key`s (digit runs and hex tails folded) agree mask alike.
@@ -44,6 +46,12 @@ _PATH = re.compile(r"(?<![\w/.:])/[\w.@%+~-]+(?:/[\w.@%+~-]*)+")
 # start plus a one-character lookbehind keeps this pass linear and fast.
 _TOKEN = r"[\w.:/\\#@+-]"
 _DIGITS = re.compile(rf"(?<!{_TOKEN}){_TOKEN}*?\d{_TOKEN}*+")
+# A dotted name of three or more identifiers, the first without a digit: a
+# Java class or package (`org.apache.hadoop.mapreduce.v2.app.MRAppMaster:`).
+# It names the logger, so only its digit runs are masked (each with the hex
+# letters after it, as the shape key folds them), never the whole name.
+_DOTTED_NAME = re.compile(r"[A-Za-z][A-Za-z_$]*(?:\.[A-Za-z_$][\w$]*){2,}[:,;]?")
+_DIGIT_RUN = re.compile(r"\d[0-9a-fA-Fx]*")
 # Adjacent placeholders separated only by punctuation or spaces fold into one.
 _FOLD = re.compile(r"<\*>(?:[\s,;:./\\|_=+-]*<\*>)+")
 
@@ -54,6 +62,13 @@ _ID_CHARS = _WORD_CHARS + ".:/\\#+-"
 _PATH_CHARS = _WORD_CHARS + ".%+~-/"
 _DIGIT_CHARS = frozenset("0123456789")
 
+# A header's bracketed context starts within its first tokens, and spans few.
+HEADER_TOKENS = 8
+_CONTEXT_TOKENS = 8
+CONTEXT = "[<*>]"
+# A token that opens a bracket it does not close, followed by another token.
+_OPEN_BRACKET = re.compile(r"(?:^| )\[[^ ]*(?<!\]) ")
+
 # Lines longer than this are mined on their head only: the tail of a megabyte
 # line is payload, not structure, and would cost memory in every cluster.
 MAX_MINED_CHARS = 4096
@@ -62,6 +77,8 @@ MAX_MINED_CHARS = 4096
 def mask_token(token: str) -> str:
     """One whitespace-free token with its variable parts replaced by `<*>`."""
     if not _DIGIT_CHARS.isdisjoint(token):
+        if token[0].isalpha() and "." in token and _DOTTED_NAME.fullmatch(token):
+            return _DIGIT_RUN.sub(PLACEHOLDER, token)
         if not token.strip(_ID_CHARS):
             # Numbers, ids, IPs, versions, durations: the whole token varies.
             return PLACEHOLDER
@@ -99,11 +116,45 @@ def fold_placeholders(masked: str) -> str:
     return masked
 
 
+def is_component(token: str) -> bool:
+    """Whether a masked token ends a header's component: `sshd[<*>]:`, `WindowManager:`.
+
+    A word ending in a colon, with a letter outside its placeholders; a masked
+    number before a colon (`<*>:`) is no component.
+    """
+    return token[-1:] == ":" and any(char.isalpha() for char in token.replace(PLACEHOLDER, ""))
+
+
+def collapse_context(masked: str) -> str:
+    """The header's bracketed context of several tokens, if any, as one `[<*>]`.
+
+    A thread name (`[RMCommunicator Allocator]`), a request context or a date in
+    brackets varies in word count between lines of one event; as one token it
+    stops splitting the event by length. Only a group that opens within the
+    first `HEADER_TOKENS` tokens and before the component (`name:`) counts, so
+    brackets in the message (`message repeated 5 times: [ Failed ...]`) stay.
+    """
+    if _OPEN_BRACKET.search(masked) is None:
+        return masked
+    tokens = masked.split(" ")
+    for start, token in enumerate(tokens[:HEADER_TOKENS]):
+        if token[:1] == "[":
+            if token[-1:] == "]":
+                continue
+            for end in range(start + 1, min(len(tokens), start + _CONTEXT_TOKENS)):
+                if tokens[end][-1:] == "]":
+                    return " ".join([*tokens[:start], CONTEXT, *tokens[end + 1 :]])
+            return masked
+        if is_component(token):
+            return masked
+    return masked
+
+
 def mask_line(line: str) -> str:
     """The line's tokens, variable parts replaced by `<*>`, joined by single spaces."""
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
-    return fold_placeholders(" ".join(map(mask_token, line.split())))
+    return collapse_context(fold_placeholders(" ".join(map(mask_token, line.split()))))
 
 
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")

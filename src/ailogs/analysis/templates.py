@@ -1,7 +1,9 @@
 """Template mining: a Drain-style miner that groups raw lines into templates.
 
 Lines are masked (see `masking`), split into tokens and routed through a
-fixed-depth prefix tree keyed by token count and the first tokens; in the leaf
+fixed-depth prefix tree keyed by token count, the first tokens and the first
+two words of the message after the header's component (`message_head`, as
+Drain keys on a message's first tokens: they name the event); in the leaf
 the most similar cluster absorbs the line when at least `similarity` of its
 positions agree, and the differing positions become `<*>`. An exact-match dict
 from masked line to cluster skips the tree for the repeated shapes that make up
@@ -21,8 +23,11 @@ from dataclasses import dataclass
 from itertools import islice
 
 from ailogs.analysis.masking import (
+    HEADER_TOKENS,
     PLACEHOLDER,
+    collapse_context,
     fold_placeholders,
+    is_component,
     mask_line,
     mask_token,
     shape_keys,
@@ -45,6 +50,8 @@ _SHORT_TOKEN = 12
 # Low bits of a cache word that hold a cluster number (see `_HashCache`).
 _NUMBER_BITS = 20
 _NUMBER_MASK = (1 << _NUMBER_BITS) - 1
+# Words of a message's head that route it in the tree (see `message_head`).
+_HEAD_WORDS = 2
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
 BATCH_LINES = 32
 
@@ -70,6 +77,24 @@ class Template:
     id: str
     template: str
     count: int
+
+
+def message_head(tokens: Sequence[str]) -> str | None:
+    """The first two words of the message, after the header's component.
+
+    The component is the first `name:` token among the first `HEADER_TOKENS`
+    (`sshd[<*>]:`, `WindowManager:`). Its message opens with the words that name
+    the event (`Failed password` in `sshd[<*>]: Failed password for <*> ...`,
+    `task_ Task` in `TaskImpl: task_<*> Task Transitioned ...`): bare
+    placeholders are skipped and a token's text stops at its first placeholder.
+    Like the first levels of Drain's tree, lines whose heads differ never share a
+    template. None when the line has no component or nothing follows it.
+    """
+    for position, token in enumerate(tokens[:HEADER_TOKENS]):
+        if is_component(token):
+            words = [word for word in tokens[position + 1 :] if word != PLACEHOLDER][:_HEAD_WORDS]
+            return " ".join(word.split(PLACEHOLDER, 1)[0] for word in words) if words else None
+    return None
 
 
 class _Cluster:
@@ -215,7 +240,7 @@ class TemplateMiner:
             for position, token in enumerate(tokens):
                 if masked[position] is None:
                     masked[position] = self._mask_token(token)
-        return fold_placeholders(" ".join(masked))  # type: ignore[arg-type]
+        return collapse_context(fold_placeholders(" ".join(masked)))  # type: ignore[arg-type]
 
     def _mask_token(self, token: str) -> str:
         masked = mask_token(token)
@@ -256,11 +281,12 @@ class TemplateMiner:
         return found
 
     def _leaf_key(self, tokens: list[str], *, learn: bool) -> tuple[str, ...]:
-        # Drain's tree: token count, then the first `depth` tokens; a token that
-        # carries a placeholder, or one past `max_children` siblings, goes to `<*>`.
+        # Drain's tree: token count, the first `depth` tokens, then the message's
+        # head; a token that carries a placeholder, a line without a head, or a
+        # value past `max_children` siblings goes to `<*>`.
         key: tuple[str, ...] = (str(len(tokens)),)
-        for token in tokens[: self.depth]:
-            if PLACEHOLDER in token:
+        for token in [*tokens[: self.depth], message_head(tokens)]:
+            if token is None or PLACEHOLDER in token:
                 key += (PLACEHOLDER,)
                 continue
             siblings = self._children.setdefault(key, set())
