@@ -63,6 +63,21 @@ def test_lines_whose_messages_open_differently_never_share_a_template() -> None:
     assert ids[7] != ids[8]
 
 
+def test_a_header_without_a_component_ends_at_its_last_variable_field() -> None:
+    # Id, node, component, state, time and flag fields, then the message: the
+    # words after the last variable field name the event; a level does not.
+    lines = [
+        "3571 node-12 action start 1084680778 1 halt (command 2211)",
+        "3572 node-40 action start 1084680790 1 boot (command 2212)",
+        "3573 node-41 action start 1084680795 1 boot (command 2213)",
+        "2019-02-11 08:01:02,345 - INFO  [pool-3:Acceptor@97] - Accepted socket connection from /10.0.0.7:4455",
+        "2019-02-11 08:01:03,345 - WARN  [pool-3:Acceptor@97] - Accepted socket connection from /10.0.0.8:4456",
+    ]
+    ids = [tid for tid, _ in mine_templates(lines)]
+    assert ids[1] == ids[2] != ids[0]
+    assert ids[3] == ids[4]
+
+
 def test_an_event_logged_from_threads_of_any_name_keeps_one_template() -> None:
     lines = [
         "2021-03-04 10:11:12,345 WARN [Socket Listener thread 3] org.ex.net.Client: Address change detected. Old: a1/10.0.0.1 New: a1",
@@ -71,6 +86,15 @@ def test_an_event_logged_from_threads_of_any_name_keeps_one_template() -> None:
     ]
     results = mine_templates(lines)
     assert results[0] == results[1] == results[2]
+    # Only the first bracket of the header is its context: `[instance: <*>]`
+    # opens the message.
+    vm = [
+        "api.log 2017-05-16 00:02:14.362 2931 INFO compute.driver [-] [instance: 78dc-11] Instance spawned successfully.",
+        "api.log 2017-05-16 00:02:21.879 2931 INFO compute.driver [req-5e 1a2 - - -] [instance: 78dc-12] Instance spawned successfully.",
+        "api.log 2017-05-16 00:02:22.879 2931 INFO compute.driver [-] [instance: 78dc-13] Instance destroyed successfully.",
+    ]
+    vm_ids = [tid for tid, _ in mine_templates(vm)]
+    assert vm_ids[0] == vm_ids[1] != vm_ids[2]
     assert (
         results[0][1]
         == "<*> WARN <*> org.ex.net.Client: Address change detected. Old: <*> New: <*>"

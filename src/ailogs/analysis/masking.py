@@ -63,7 +63,7 @@ _PATH_CHARS = _WORD_CHARS + ".%+~-/"
 _DIGIT_CHARS = frozenset("0123456789")
 
 # A header's bracketed context starts within its first tokens, and spans few.
-HEADER_TOKENS = 8
+HEADER_TOKENS = 6
 _CONTEXT_TOKENS = 8
 CONTEXT = "[<*>]"
 # A token that opens a bracket it does not close, followed by another token.
@@ -116,13 +116,18 @@ def fold_placeholders(masked: str) -> str:
     return masked
 
 
+def has_letter(token: str) -> bool:
+    """Whether a masked token has a letter outside its placeholders (`task_<*>`, not `<*>]`)."""
+    return any(char.isalpha() for char in token.replace(PLACEHOLDER, ""))
+
+
 def is_component(token: str) -> bool:
     """Whether a masked token ends a header's component: `sshd[<*>]:`, `WindowManager:`.
 
     A word ending in a colon, with a letter outside its placeholders; a masked
     number before a colon (`<*>:`) is no component.
     """
-    return token[-1:] == ":" and any(char.isalpha() for char in token.replace(PLACEHOLDER, ""))
+    return token[-1:] == ":" and has_letter(token)
 
 
 def collapse_context(masked: str) -> str:
@@ -130,9 +135,10 @@ def collapse_context(masked: str) -> str:
 
     A thread name (`[RMCommunicator Allocator]`), a request context or a date in
     brackets varies in word count between lines of one event; as one token it
-    stops splitting the event by length. Only a group that opens within the
-    first `HEADER_TOKENS` tokens and before the component (`name:`) counts, so
-    brackets in the message (`message repeated 5 times: [ Failed ...]`) stay.
+    stops splitting the event by length. Only the line's first bracket, when it
+    opens within the first `HEADER_TOKENS` tokens and before the component
+    (`name:`), counts, so brackets in the message (`message repeated 5 times:
+    [ Failed ...]`, `[-] [instance: <*>] ...`) stay.
     """
     if _OPEN_BRACKET.search(masked) is None:
         return masked
@@ -140,7 +146,7 @@ def collapse_context(masked: str) -> str:
     for start, token in enumerate(tokens[:HEADER_TOKENS]):
         if token[:1] == "[":
             if token[-1:] == "]":
-                continue
+                return masked
             for end in range(start + 1, min(len(tokens), start + _CONTEXT_TOKENS)):
                 if tokens[end][-1:] == "]":
                     return " ".join([*tokens[:start], CONTEXT, *tokens[end + 1 :]])

@@ -27,6 +27,7 @@ from ailogs.analysis.masking import (
     PLACEHOLDER,
     collapse_context,
     fold_placeholders,
+    has_letter,
     is_component,
     mask_line,
     mask_token,
@@ -52,6 +53,11 @@ _NUMBER_BITS = 20
 _NUMBER_MASK = (1 << _NUMBER_BITS) - 1
 # Words of a message's head that route it in the tree (see `message_head`).
 _HEAD_WORDS = 2
+# Log levels, as headers spell them, which a message start skips.
+_LEVELS = frozenset(
+    "TRACE DEBUG INFO NOTICE WARN WARNING ERROR SEVERE CRITICAL FATAL "
+    "Trace Debug Info Notice Warn Warning Error Severe Critical Fatal".split()
+)
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
 BATCH_LINES = 32
 
@@ -80,21 +86,34 @@ class Template:
 
 
 def message_head(tokens: Sequence[str]) -> str | None:
-    """The first two words of the message, after the header's component.
+    """The first two words of the message, which name its event.
 
-    The component is the first `name:` token among the first `HEADER_TOKENS`
-    (`sshd[<*>]:`, `WindowManager:`). Its message opens with the words that name
-    the event (`Failed password` in `sshd[<*>]: Failed password for <*> ...`,
-    `task_ Task` in `TaskImpl: task_<*> Task Transitioned ...`): bare
-    placeholders are skipped and a token's text stops at its first placeholder.
-    Like the first levels of Drain's tree, lines whose heads differ never share a
-    template. None when the line has no component or nothing follows it.
+    The message follows the header's component: the first `name:` token among
+    the first `HEADER_TOKENS` (`sshd[<*>]:`, `WindowManager:`). A header without
+    one (`<*> action start <*> boot (command <*>)`) ends at its last bare
+    placeholder among those tokens, and a log level after it is still header.
+    Tokens without a letter (`<*>`, `<*>]`) are skipped and a word stops at its
+    first placeholder, so `TaskImpl: task_<*> Task Transitioned` opens with
+    `task_ Task`. None when no message start is found or nothing follows it.
     """
+    start = None
+    levels: frozenset[str] = frozenset()
     for position, token in enumerate(tokens[:HEADER_TOKENS]):
         if is_component(token):
-            words = [word for word in tokens[position + 1 :] if word != PLACEHOLDER][:_HEAD_WORDS]
-            return " ".join(word.split(PLACEHOLDER, 1)[0] for word in words) if words else None
-    return None
+            start = position
+            levels = frozenset()
+            break
+        if token == PLACEHOLDER:
+            start = position
+            levels = _LEVELS
+    if start is None:
+        return None
+    words = [
+        word
+        for word in tokens[start + 1 :]
+        if has_letter(word) and word.strip("[]():") not in levels
+    ][:_HEAD_WORDS]
+    return " ".join(word.split(PLACEHOLDER, 1)[0] for word in words) if words else None
 
 
 class _Cluster:
