@@ -24,7 +24,7 @@ SSH = [
 def test_lines_of_one_event_share_a_template_and_others_do_not() -> None:
     results = mine_templates(SSH)
     assert results[0] == results[1] == results[2]
-    assert results[0][1] == "<*> LabSZ sshd[<*>]: Invalid user <*> from <*>"
+    assert results[0][1] == "<*> sshd[<*>]: Invalid user <*> from <*>"
     assert len({template for _, template in results}) == 3
 
 
@@ -61,6 +61,16 @@ def test_lines_whose_messages_open_differently_never_share_a_template() -> None:
     assert len({ids[0], ids[1], ids[3]}) == 3
     assert ids[4] == ids[6] != ids[5]
     assert ids[7] != ids[8]
+
+
+def test_a_sub_logger_opening_the_message_does_not_split_its_event() -> None:
+    lines = [
+        "Jul  4 07:26:28 build-7 jobd[258]: com.example.feed.refresh: scheduler says the next run is in 1865 seconds.",
+        "Jul  4 07:40:52 buildbox jobd[258]: com.example.mail.sync: scheduler says the next run is in 99 seconds.",
+        "Jul  4 07:41:02 buildbox jobd[258]: com.example.mail.sync: queue drained, 3 jobs left behind.",
+    ]
+    ids = [tid for tid, _ in mine_templates(lines)]
+    assert ids[0] == ids[1] != ids[2]
 
 
 def test_a_header_without_a_component_ends_at_its_last_variable_field() -> None:
@@ -146,7 +156,7 @@ def test_cli_prints_one_template_per_input_line_in_order() -> None:
     rows = result.stdout.splitlines()
     assert len(rows) == len(SSH) + 2
     first_id, first_template = rows[0].split("\t")
-    assert first_template == "<*> LabSZ sshd[<*>]: Invalid user <*> from <*>"
+    assert first_template == "<*> sshd[<*>]: Invalid user <*> from <*>"
     assert rows[1].split("\t")[0] == first_id
     assert rows[-2].split("\t")[1] == "\ufffd\ufffd binary"
 

@@ -34,6 +34,9 @@ _DATE_WORDS = frozenset(
     "Mon Tue Tues Wed Thu Thur Thurs Fri Sat Sun "
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 )
+# The month and weekday names a syslog header opens with (as `shape_key` folds them).
+_MONTHS = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+_WEEKDAYS = frozenset("Mon Tue Wed Thu Fri Sat Sun".split())
 # Punctuation that may wrap a date word inside its token: `[Sun`, `Dec,`.
 _DATE_WRAP = "[](),;:"
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
@@ -156,11 +159,31 @@ def collapse_context(masked: str) -> str:
     return masked
 
 
+def syslog_host(tokens: Sequence[str]) -> int:
+    """Position of the host in a syslog header (`Dec 10 06:55:46 host sshd[1]: ...`), or -1.
+
+    The host of a BSD syslog line varies like its date (`calvisitor-10-105-1`,
+    `authorMacBook-Pro`): masked only when it has a digit, it would fold into
+    the date on some lines and not others and split their events by length.
+    """
+    start = 1 if tokens[:1] and tokens[0] in _WEEKDAYS else 0
+    if len(tokens) > start + 4 and tokens[start] in _MONTHS:
+        time = tokens[start + 2]
+        if ":" in time and not _DIGIT_CHARS.isdisjoint(time):
+            return start + 3
+    return -1
+
+
 def mask_line(line: str) -> str:
     """The line's tokens, variable parts replaced by `<*>`, joined by single spaces."""
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
-    return collapse_context(fold_placeholders(" ".join(map(mask_token, line.split()))))
+    tokens = line.split()
+    masked = list(map(mask_token, tokens))
+    host = syslog_host(tokens)
+    if host >= 0:
+        masked[host] = PLACEHOLDER
+    return collapse_context(fold_placeholders(" ".join(masked)))
 
 
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")

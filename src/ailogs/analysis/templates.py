@@ -16,6 +16,7 @@ id in every run and process.
 from __future__ import annotations
 
 import hashlib
+import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ from ailogs.analysis.masking import (
     mask_line,
     mask_token,
     shape_keys,
+    syslog_host,
     tokenize,
 )
 
@@ -58,6 +60,10 @@ _LEVELS = frozenset(
     "TRACE DEBUG INFO NOTICE WARN WARNING ERROR SEVERE CRITICAL FATAL "
     "Trace Debug Info Notice Warn Warning Error Severe Critical Fatal".split()
 )
+# A dotted logger name ending in a colon (`com.apple.icloud.fmfd.heartbeat:`):
+# opening a message right after the component, it names a sub-logger, not
+# the event, so the head starts after it.
+_SUBLOGGER = re.compile(r"[A-Za-z][\w$]*(?:\.[\w$]+)+:")
 # Lines handled per batch by `add_batch` callers such as `mine_templates`.
 BATCH_LINES = 32
 
@@ -92,8 +98,9 @@ def message_head(tokens: Sequence[str]) -> str | None:
     the first `HEADER_TOKENS` (`sshd[<*>]:`, `WindowManager:`). A header without
     one (`<*> action start <*> boot (command <*>)`) ends at its last bare
     placeholder among those tokens, and a log level after it is still header.
-    Tokens without a letter (`<*>`, `<*>]`) are skipped and a word stops at its
-    first placeholder, so `TaskImpl: task_<*> Task Transitioned` opens with
+    Tokens without a letter (`<*>`, `<*>]`) and a leading dotted sub-logger
+    (`com.apple.cts[<*>]: com.apple.x.y: ...`) are skipped, and a word stops at
+    its first placeholder, so `TaskImpl: task_<*> Task Transitioned` opens with
     `task_ Task`. None when no message start is found or nothing follows it.
     """
     start = None
@@ -112,7 +119,10 @@ def message_head(tokens: Sequence[str]) -> str | None:
         word
         for word in tokens[start + 1 :]
         if has_letter(word) and word.strip("[]():") not in levels
-    ][:_HEAD_WORDS]
+    ][: _HEAD_WORDS + 1]
+    if words and _SUBLOGGER.fullmatch(words[0]):
+        del words[0]
+    del words[_HEAD_WORDS:]
     return " ".join(word.split(PLACEHOLDER, 1)[0] for word in words) if words else None
 
 
@@ -259,6 +269,9 @@ class TemplateMiner:
             for position, token in enumerate(tokens):
                 if masked[position] is None:
                     masked[position] = self._mask_token(token)
+        host = syslog_host(tokens)
+        if host >= 0:
+            masked[host] = PLACEHOLDER
         return collapse_context(fold_placeholders(" ".join(masked)))  # type: ignore[arg-type]
 
     def _mask_token(self, token: str) -> str:
