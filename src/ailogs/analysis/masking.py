@@ -69,8 +69,7 @@ _DIGIT_CHARS = frozenset("0123456789")
 HEADER_TOKENS = 6
 _CONTEXT_TOKENS = 8
 CONTEXT = "[<*>]"
-# A token that opens a bracket it does not close, followed by another token.
-_OPEN_BRACKET = re.compile(r"(?:^| )\[[^ ]*(?<!\]) ")
+_LETTER = re.compile(r"[^\W\d_]")
 
 # Lines longer than this are mined on their head only: the tail of a megabyte
 # line is payload, not structure, and would cost memory in every cluster.
@@ -121,7 +120,7 @@ def fold_placeholders(masked: str) -> str:
 
 def has_letter(token: str) -> bool:
     """Whether a masked token has a letter outside its placeholders (`task_<*>`, not `<*>]`)."""
-    return any(char.isalpha() for char in token.replace(PLACEHOLDER, ""))
+    return _LETTER.search(token.replace(PLACEHOLDER, "")) is not None
 
 
 def is_component(token: str) -> bool:
@@ -143,14 +142,17 @@ def collapse_context(masked: str) -> str:
     (`name:`), counts, so brackets in the message (`message repeated 5 times:
     [ Failed ...]`, `[-] [instance: <*>] ...`) stay.
     """
-    if _OPEN_BRACKET.search(masked) is None:
+    if "[" not in masked:
         return masked
-    tokens = masked.split(" ")
+    # The header and the tokens a context may span; the rest stays one string.
+    tokens = masked.split(" ", HEADER_TOKENS + _CONTEXT_TOKENS)
+    whole = len(tokens) <= HEADER_TOKENS + _CONTEXT_TOKENS
     for start, token in enumerate(tokens[:HEADER_TOKENS]):
         if token[:1] == "[":
             if token[-1:] == "]":
                 return masked
-            for end in range(start + 1, min(len(tokens), start + _CONTEXT_TOKENS)):
+            ends = len(tokens) if whole else len(tokens) - 1
+            for end in range(start + 1, min(ends, start + _CONTEXT_TOKENS)):
                 if tokens[end][-1:] == "]":
                     return " ".join([*tokens[:start], CONTEXT, *tokens[end + 1 :]])
             return masked

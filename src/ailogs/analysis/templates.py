@@ -115,14 +115,13 @@ def message_head(tokens: Sequence[str]) -> str | None:
             levels = _LEVELS
     if start is None:
         return None
-    words = [
-        word
-        for word in tokens[start + 1 :]
-        if has_letter(word) and word.strip("[]():") not in levels
-    ][: _HEAD_WORDS + 1]
-    if words and _SUBLOGGER.fullmatch(words[0]):
-        del words[0]
-    del words[_HEAD_WORDS:]
+    words: list[str] = []
+    for word in islice(tokens, start + 1, None):
+        if has_letter(word) and word.strip("[]():") not in levels:
+            if words or not _SUBLOGGER.fullmatch(word):
+                words.append(word)
+                if len(words) == _HEAD_WORDS:
+                    break
     return " ".join(word.split(PLACEHOLDER, 1)[0] for word in words) if words else None
 
 
