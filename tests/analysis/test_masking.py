@@ -85,6 +85,16 @@ def test_a_bracketed_context_in_the_header_becomes_one_placeholder() -> None:
     )
 
 
+def test_a_quoted_value_of_several_words_becomes_one_placeholder() -> None:
+    two = 'acquire lock=51, tag="Screen Dim Lock", name=com.example.ui, uid=1000'
+    one = 'acquire lock=52, tag="AlarmWake", name=com.example.ui, uid=1000'
+    assert mask_line(two) == 'acquire lock=<*>, tag="<*>", name=com.example.ui, uid=<*>'
+    assert len(mask_line(one).split()) == len(mask_line(two).split())
+    # A quote that is not a key's value, or that never closes, stays as it is.
+    assert mask_line('said "hello there" twice') == 'said "hello there" twice'
+    assert mask_line('tag="open ended') == 'tag="open ended'
+
+
 def test_a_syslog_host_is_a_variable_whatever_its_name() -> None:
     # One event from a host named with digits and one named without keeps
     # one shape: the host no longer folds into the date on some lines only.
@@ -123,6 +133,7 @@ def test_a_shape_key_masks_exactly_like_its_line() -> None:
         "[Mon Jan  2 07:02:47 2023] [error] [client 10.0.0.1] com.acme.x2.Y3e: fail _a.b.c2",
         "0 1 2 3 4 5 6 7 [a b] x: [c d]",
         "Mon Jan  2 07:02:47 myhost prog[1]: x",
+        'x tag="a 1 b", y="c" z="d e" w="12 f"',
         "Mon 12 07:02:47 myhost prog[1]: x",
         "Jan  2 07:02:47 h1 p: y",
         "Jan 2 nohost",
@@ -137,7 +148,7 @@ def test_random_digit_and_punctuation_soup_keys_mask_like_their_lines() -> None:
     # Dense mixes of digits, hex letters and the punctuation the folds treat
     # specially, behind the date heads that get folded too.
     rng = random.Random(2024)
-    alphabet = "0123456789 :.,/-abfxZ[]@=()_#"
+    alphabet = '0123456789 :.,/-abfxZ[]@=()_#"'
     heads = ["", "Dec ", "Sun Dec ", "[", "[Mon Jan  ", "Jan  "]
     lines = [
         rng.choice(heads) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))

@@ -176,16 +176,50 @@ def syslog_host(tokens: Sequence[str]) -> int:
     return -1
 
 
+def collapse_quoted(masked: str) -> str:
+    """Each quoted value of several words in a `key="..."` pair as `key="<*>"`.
+
+    A tag or a name in quotes (`tag="View Lock",`) varies in word count
+    between lines of one event, like a thread name; as one token it stops
+    splitting the event by length.
+    """
+    if '="' not in masked:
+        return masked
+    tokens = masked.split(" ")
+    out: list[str] = []
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        opening = token.find('="')
+        if opening >= 0 and '"' not in token[opening + 2 :]:
+            for end in range(position, min(len(tokens), position + _CONTEXT_TOKENS)):
+                closing = tokens[end].find('"')
+                if closing < 0:
+                    continue
+                rest = tokens[end][closing + 1 :]
+                if '"' not in rest:
+                    token = f'{token[: opening + 2]}{PLACEHOLDER}"{rest}'
+                    position = end + 1
+                break
+        out.append(token)
+    return " ".join(out)
+
+
+def finish_mask(tokens: Sequence[str], masked: list[str]) -> str:
+    """A line's masked tokens, its syslog host masked, folded and joined."""
+    host = syslog_host(tokens)
+    if host >= 0:
+        masked[host] = PLACEHOLDER
+    return collapse_quoted(collapse_context(fold_placeholders(" ".join(masked))))
+
+
 def mask_line(line: str) -> str:
     """The line's tokens, variable parts replaced by `<*>`, joined by single spaces."""
     if len(line) > MAX_MINED_CHARS:
         line = line[:MAX_MINED_CHARS]
     tokens = line.split()
-    masked = list(map(mask_token, tokens))
-    host = syslog_host(tokens)
-    if host >= 0:
-        masked[host] = PLACEHOLDER
-    return collapse_context(fold_placeholders(" ".join(masked)))
+    return finish_mask(tokens, list(map(mask_token, tokens)))
 
 
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")

@@ -26,14 +26,12 @@ from itertools import islice
 from ailogs.analysis.masking import (
     HEADER_TOKENS,
     PLACEHOLDER,
-    collapse_context,
-    fold_placeholders,
+    finish_mask,
     has_letter,
     is_component,
     mask_line,
     mask_token,
     shape_keys,
-    syslog_host,
     tokenize,
 )
 
@@ -268,10 +266,7 @@ class TemplateMiner:
             for position, token in enumerate(tokens):
                 if masked[position] is None:
                     masked[position] = self._mask_token(token)
-        host = syslog_host(tokens)
-        if host >= 0:
-            masked[host] = PLACEHOLDER
-        return collapse_context(fold_placeholders(" ".join(masked)))  # type: ignore[arg-type]
+        return finish_mask(tokens, masked)  # type: ignore[arg-type]
 
     def _mask_token(self, token: str) -> str:
         masked = mask_token(token)
