@@ -76,6 +76,8 @@ def test_the_bulk_formatter_matches_format_timestamp(stamps: list[int]) -> None:
         format_timestamp(ts) for ts in sorted(stamps)
     ]
     assert [formatter(ts) for ts in stamps] == [format_timestamp(ts) for ts in stamps]
+    assert TimestampFormatter().many(stamps) == [format_timestamp(ts) for ts in stamps]
+    assert formatter.many(sorted(stamps)) == [format_timestamp(ts) for ts in sorted(stamps)]
 
 
 def test_entries_are_the_public_shape() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 NS_PER_SECOND = 1_000_000_000
+_loads = orjson.loads
 
 
 class Mode(StrEnum):
@@ -182,15 +183,18 @@ class LogRecord:
 
 def parse_body(line: str) -> dict[str, Any] | None:
     """The JSON object of a line, or None when the line is not one."""
+    # The common case (a line starting with `{`) first: this runs once per line.
     if line[:1] != "{":
+        if not line[:1].isspace():
+            return None
         line = line.lstrip()
         if line[:1] != "{":
             return None
     try:
-        value = orjson.loads(line)
+        value = _loads(line)
     except orjson.JSONDecodeError:
         return None
-    return value if isinstance(value, dict) else None
+    return value if value.__class__ is dict else None
 
 
 _TEXT_LEVEL = re.compile(
@@ -246,7 +250,7 @@ def stream_records(labels: Mapping[str, str], values: Iterable[Sequence[Any]]) -
     for value in values:
         line = value[1]
         metadata = value[2].get("structuredMetadata") if len(value) > 2 and value[2] else None
-        body = _body(line)
+        body = parse_body(line)
         append(_record(int(value[0]), line, labels, metadata, body, service_label, level_label))
     return records
 
@@ -267,19 +271,8 @@ def records_of(
             level = labels.get("level")
             found = (labels.get("service_name"), level.lower() if level else None)
             resolved[id(labels)] = found
-        append(_record(timestamp_ns, line, labels, metadata, _body(line), found[0], found[1]))
+        append(_record(timestamp_ns, line, labels, metadata, parse_body(line), found[0], found[1]))
     return records
-
-
-def _body(line: str) -> dict[str, Any] | None:
-    # parse_body with the common case (a line starting with `{`) first.
-    if line[:1] == "{":
-        try:
-            body = _loads(line)
-        except orjson.JSONDecodeError:
-            return None
-        return body if body.__class__ is dict else None
-    return parse_body(line) if line[:1].isspace() else None
 
 
 def _record(
@@ -316,9 +309,6 @@ def _record(
     )
 
 
-_loads = orjson.loads
-
-
 def _text(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -340,42 +330,62 @@ def _second_stamp(seconds: int) -> str:
 class TimestampFormatter:
     """`format_timestamp` for a run of mostly time-ordered lines.
 
-    Works on the decimal digits: the last nine are the nanoseconds as they are
-    printed, the rest the seconds, whose RFC3339 text is kept while they repeat.
-    Big-integer division and zero-padded formatting cost more than the rest of an
-    entry together.
+    Keeps the RFC3339 text of the last second seen and the range of nanoseconds it
+    covers: a timestamp in that range needs only its last nine decimal digits, the
+    nanoseconds as they are printed. Big-integer division and zero-padded
+    formatting cost more than the rest of an entry together.
     """
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_high", "_low", "_prefix")
 
     def __init__(self) -> None:
-        self._second = ""
+        self._low = self._high = 0
         self._prefix = ""
 
     def __call__(self, timestamp_ns: int) -> str:
-        if timestamp_ns < NS_PER_SECOND:
-            return format_timestamp(timestamp_ns)
-        digits = str(timestamp_ns)
-        second = digits[:-9]
-        if second != self._second:
-            self._second = second
-            self._prefix = _second_stamp(int(second)) + "."
-        return self._prefix + digits[-9:] + "Z"
+        if not self._low <= timestamp_ns < self._high:
+            if timestamp_ns < NS_PER_SECOND:
+                return format_timestamp(timestamp_ns)
+            self._enter(timestamp_ns)
+        return f"{self._prefix}{str(timestamp_ns)[-9:]}Z"
+
+    def many(self, timestamps: Iterable[int]) -> list[str]:
+        """The text of each timestamp, in order: `__call__` without a call per line."""
+        low, high, prefix = self._low, self._high, self._prefix
+        stamps: list[str] = []
+        append = stamps.append
+        for timestamp_ns in timestamps:
+            if not low <= timestamp_ns < high:
+                if timestamp_ns < NS_PER_SECOND:
+                    append(format_timestamp(timestamp_ns))
+                    continue
+                self._enter(timestamp_ns)
+                low, high, prefix = self._low, self._high, self._prefix
+            append(f"{prefix}{str(timestamp_ns)[-9:]}Z")
+        return stamps
+
+    def _enter(self, timestamp_ns: int) -> None:
+        """Make the second of `timestamp_ns` the current one."""
+        seconds = timestamp_ns // NS_PER_SECOND
+        self._low = seconds * NS_PER_SECOND
+        self._high = self._low + NS_PER_SECOND
+        self._prefix = _second_stamp(seconds) + "."
 
 
 def entries_of(records: Iterable[LogRecord]) -> list[dict[str, Any]]:
     """`LogRecord.to_entry` of many records: the per-line step of every answer."""
-    stamp = TimestampFormatter()
+    records = list(records)
+    stamps = TimestampFormatter().many([r.timestamp_ns for r in records])
     return [
         {
-            "timestamp": stamp(r.timestamp_ns),
+            "timestamp": stamp,
             "service": r.service,
             "level": r.level,
             "message": r.message,
             "labels": r.labels,
             "fields": r.fields,
         }
-        for r in records
+        for stamp, r in zip(stamps, records, strict=True)
     ]
 
 
