@@ -17,8 +17,9 @@ from ailogs.store.models import (
     AiOperation,
     AiWorkspaceUsage,
 )
+from ailogs.store.operation_store import SqlOperationStore
 from ailogs.store.repositories import CheckpointRepository
-from ailogs.store.writer import OperationWriter
+from ailogs.store.writer import OperationWriter, WriteResult
 from tests.store.factories import build, random_records, record, recount_usage
 
 
@@ -224,3 +225,52 @@ async def test_a_thread_takes_a_named_workspace_over_an_empty_one(store_db: Data
     assert conversation is not None
     # The greatest id of the first batch; later batches keep it.
     assert (conversation.workspace_id, conversation.operations) == ("ws-9", 4)
+
+
+async def test_text_values_numbers_and_costs_are_stored_exactly_as_given(
+    store_db: Database,
+) -> None:
+    # What PostgreSQL's COPY text would misread unescaped: tabs, newlines,
+    # carriage returns, backslashes, and a value that reads `\N` (NULL).
+    given = record(
+        service="api\tv2",
+        model="modèle\\N",
+        conversation_id="conv\n1",
+        correlation_id="\\N",
+        status="error",
+        error_type="rate\rlimit",
+        duration_ms=123.456789012345,
+        ttft_ms=1e-7,
+        cost_usd="0.1234567895",  # rounds half to even at nano-dollars
+        note="a\tb\\c\nd ü \\u0000 \\N",
+    )
+    await write(store_db, [given])
+
+    async with store_db.session() as session:
+        stored = (await session.scalars(select(AiOperation))).one()
+        correlation = await session.get(AiCorrelation, "\\N")
+    assert (stored.service, stored.request_model) == ("api\tv2", "modèle\\N")
+    assert (stored.conversation_id, stored.correlation_id) == ("conv\n1", "\\N")
+    assert (stored.error_type, stored.trace_id) == ("rate\rlimit", None)
+    assert (stored.duration_ms, stored.ttft_ms) == (123.456789012345, 1e-7)
+    assert stored.cost_usd == Decimal("0.123456790")
+    assert stored.attributes == {"note": "a\tb\\c\nd ü \\u0000 \\N"}
+    assert correlation is not None
+    assert correlation.operations == 1
+
+
+async def test_a_staged_batch_is_stored_like_the_operations_it_holds(store_db: Database) -> None:
+    store = SqlOperationStore(store_db)
+    ops = build([record(), record(seq=1), record()])  # the first and last are one operation
+
+    staged = store.stage(ops)
+    assert (len(staged.operations), staged.given) == (2, 3)
+    assert await store.write(staged) == WriteResult(inserted=2, duplicates=1)
+    assert await store.write(store.stage(ops)) == WriteResult(inserted=0, duplicates=3)
+    assert await store.write(ops) == WriteResult(inserted=0, duplicates=3)
+
+    async with store_db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(AiOperation)) == 2
+        conversation = await session.get(AiConversation, "conv-1")
+    assert conversation is not None
+    assert conversation.operations == 2

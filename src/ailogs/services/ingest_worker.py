@@ -24,7 +24,7 @@ from ailogs.services.pricing import PriceTable
 from ailogs.store.enums import OperationSource
 from ailogs.store.operation_store import OperationStore
 from ailogs.store.records import NewOperation
-from ailogs.store.writer import WriteResult
+from ailogs.store.writer import StagedBatch, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -138,22 +138,23 @@ class IngestWorker:
             while start < now_ns:
                 window = TimeWindow(start, min(start + self.config.chunk_ns, now_ns))
                 records = await self.source.fetch(window)
-                # Parsing and validation are pure CPU work: done in a thread, they
-                # leave the event loop free to drive the pending write, so the
-                # database and Python work at the same time.
-                unreadable, batch = await asyncio.to_thread(self._prepare, records, now_ns)
+                # Parsing, validation and encoding for the store are pure CPU
+                # work: done in a thread, they leave the event loop free to drive
+                # the pending write, so the database and Python work at the same
+                # time (and the write itself is only the database's work).
+                unreadable, batch, staged = await asyncio.to_thread(self._prepare, records, now_ns)
                 fetched += len(records)
                 rejected += len(batch.rejected) + unreadable
                 for rejection in batch.rejected[:5]:
                     log.warning("ingest: rejected ai.operation line: %s", rejection.reason)
                 if pending is not None:
-                    result = await self._finish(pending, also_hold=batch.operations)
+                    result = await self._finish(pending, also_hold=staged.operations)
                     inserted += result.inserted
                     duplicates += result.duplicates
                     windows += 1
                     checkpoint = pending.window.end_ns
-                task = asyncio.ensure_future(self.store.write(batch.operations))
-                pending = _PendingWrite(task, window, batch.operations)
+                task = asyncio.ensure_future(self.store.write(staged))
+                pending = _PendingWrite(task, window, staged.operations)
                 start = window.end_ns
         except BaseException:
             # A failed fetch leaves the last chunk's write unconfirmed: abandon it
@@ -178,13 +179,15 @@ class IngestWorker:
             caught_up=True,
         )
 
-    def _prepare(self, records: list[LogRecord], now_ns: int) -> tuple[int, PreparedBatch]:
-        """(lines without a JSON body, the validated batch) of a chunk."""
+    def _prepare(
+        self, records: list[LogRecord], now_ns: int
+    ) -> tuple[int, PreparedBatch, StagedBatch]:
+        """(lines without a JSON body, the validated batch, its operations staged) of a chunk."""
         raws = [raw for raw in map(record_to_raw, records) if raw is not None]
         batch = prepare_operations(
             raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
         )
-        return len(records) - len(raws), batch
+        return len(records) - len(raws), batch, self.store.stage(batch.operations)
 
     async def _finish(
         self, pending: _PendingWrite, *, also_hold: list[NewOperation]

@@ -3,9 +3,10 @@
 - `execute_upsert` (both dialects): `INSERT ... ON CONFLICT (keys) DO UPDATE`
   where each other column merges by a rule (add, max, min, keep the stored value).
 - `insert_new` (SQLite): `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`.
-- `stage_rows` (PostgreSQL): COPY rows into a staging table.
+- `stage_rows` (PostgreSQL): COPY rows into a staging table; `stage_copy_text`
+  streams lines already encoded as COPY text instead.
 
-On PostgreSQL the rows are COPYed (binary) into a temporary staging table
+On PostgreSQL the rows are COPYed into a temporary staging table
 shaped like the target, then ONE `INSERT ... SELECT ... FROM staging` runs,
 through the asyncpg connection of the caller's transaction. COPY encodes rows
 far cheaper than bound arrays (asyncpg checks every array element against
@@ -78,20 +79,16 @@ def _pg_rows(table: Table, columns: Sequence[str], rows: list[Any]) -> list[Any]
     return converted
 
 
-async def stage_rows(
+async def _empty_stage(
     session: AsyncSession,
     table: Table,
     columns: Sequence[str],
-    rows: list[Any],
-    *,
-    typed_as: Mapping[str, str] | None = None,
+    typed_as: Mapping[str, str] | None,
 ) -> tuple[Any, str]:
-    """COPY rows (values as COPY takes them) into an empty staging table.
+    """(the asyncpg connection of the session's transaction, an empty staging table).
 
     The staging columns take the target's column types, except those named in
     `typed_as` (column -> SQL expression of that type, e.g. `0::bigint`).
-    Returns (the asyncpg connection of the session's transaction, the staging
-    table's name).
     """
     # One staging table per (table, column set), typed by the target's columns
     # (CREATE ... AS ... WITH NO DATA copies types, not constraints).
@@ -107,8 +104,42 @@ async def stage_rows(
         f"SELECT {select} FROM {table.name} WITH NO DATA"
     )
     await connection.exec_driver_sql(f"DELETE FROM {stage}")
-    driver = await _driver(session)
+    return await _driver(session), stage
+
+
+async def stage_rows(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[Any],
+    *,
+    typed_as: Mapping[str, str] | None = None,
+) -> tuple[Any, str]:
+    """COPY rows (values as COPY takes them) into an empty staging table.
+
+    Returns (the asyncpg connection of the session's transaction, the staging
+    table's name); `typed_as` as in `_empty_stage`.
+    """
+    driver, stage = await _empty_stage(session, table, columns, typed_as)
     await driver.copy_records_to_table(stage, records=rows, columns=list(columns))
+    return driver, stage
+
+
+async def stage_copy_text(
+    session: AsyncSession,
+    table: Table,
+    columns: Sequence[str],
+    text: bytes,
+    *,
+    typed_as: Mapping[str, str] | None = None,
+) -> tuple[Any, str]:
+    """COPY text-format lines (already encoded) into an empty staging table.
+
+    Returns what `stage_rows` returns.
+    """
+    driver, stage = await _empty_stage(session, table, columns, typed_as)
+    # A memoryview: asyncpg would take bytes for a file name.
+    await driver.copy_to_table(stage, source=memoryview(text), columns=list(columns))
     return driver, stage
 
 

@@ -10,13 +10,17 @@ from ailogs.errors import DatabaseUnavailable
 from ailogs.store.database import Database
 from ailogs.store.records import NewOperation
 from ailogs.store.repositories import CheckpointRepository
-from ailogs.store.writer import OperationWriter, WriteResult
+from ailogs.store.writer import OperationWriter, StagedBatch, WriteResult, stage_batch
 
 
 class OperationStore(Protocol):
     """Where ingested operations and ingest checkpoints are kept."""
 
-    async def write(self, ops: Sequence[NewOperation]) -> WriteResult:
+    def stage(self, ops: Sequence[NewOperation]) -> StagedBatch:
+        """Make operations ready to write: pure CPU work, safe to run in a thread."""
+        ...
+
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
         """Store operations idempotently (and their rollups)."""
         ...
 
@@ -35,7 +39,11 @@ class SqlOperationStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def write(self, ops: Sequence[NewOperation]) -> WriteResult:
+    def stage(self, ops: Sequence[NewOperation]) -> StagedBatch:
+        """Unique operations, with their COPY text on PostgreSQL."""
+        return stage_batch(ops, for_postgresql=self.database.dialect == "postgresql")
+
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
         """Insert new operations and roll them up in one transaction."""
         async with self.database.session() as session:
             return await OperationWriter.from_session(session).write(ops)
@@ -63,15 +71,20 @@ class InMemoryOperationStore:
         if not self.available:
             raise DatabaseUnavailable("the in-memory store is switched off")
 
-    async def write(self, ops: Sequence[NewOperation]) -> WriteResult:
+    def stage(self, ops: Sequence[NewOperation]) -> StagedBatch:
+        """Unique operations (nothing to encode)."""
+        return stage_batch(ops, for_postgresql=False)
+
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
         """Keep operations whose id is new."""
         self._check()
+        staged = ops if isinstance(ops, StagedBatch) else self.stage(ops)
         inserted = 0
-        for op in ops:
+        for op in staged.operations:
             if op.id not in self.operations:
                 self.operations[op.id] = op
                 inserted += 1
-        return WriteResult(inserted=inserted, duplicates=len(ops) - inserted)
+        return WriteResult(inserted=inserted, duplicates=staged.given - inserted)
 
     async def load_checkpoint(self, name: str) -> int | None:
         """Read a checkpoint."""

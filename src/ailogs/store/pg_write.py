@@ -1,12 +1,13 @@
 """The PostgreSQL write path: one COPY and one statement per batch of operations.
 
-The batch is COPYed (binary) into a per-connection staging table, then a single
-statement inserts the rows whose id is new (`ON CONFLICT (id) DO NOTHING`) and,
-from exactly the rows it inserted (`RETURNING`), upserts the hourly and daily
-usage, the usage error kinds, the conversations and the correlations, each
-`GROUP BY` its key and `ORDER BY` it, so concurrent writers lock rows in the
-same order. It answers how many rows were new and the ids of the new failed
-ones, whose error patterns (fingerprinted in Python) are upserted after it.
+The batch is COPYed (as text, `copy_text.py`) into a per-connection staging
+table, then a single statement inserts the rows whose id is new (`ON CONFLICT
+(id) DO NOTHING`) and, from exactly the rows it inserted (`RETURNING`), upserts
+the hourly and daily usage, the usage error kinds, the conversations and the
+correlations, each `GROUP BY` its key and `ORDER BY` it, so concurrent writers
+lock rows in the same order. It answers how many rows were new and the ids of
+the new failed ones, whose error patterns (fingerprinted in Python) are
+upserted after it.
 
 Everything runs in the caller's transaction, so a batch is stored with its
 rollups or not at all. The rules are those of `rollups.py` (the SQLite path),
@@ -16,30 +17,21 @@ written in SQL; the store tests hold both dialects to the same recount.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from functools import cache
-from operator import attrgetter
-from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ailogs.store.bulk import stage_rows
-from ailogs.store.columns import COST_SCALE, quantize_cost
+from ailogs.store.bulk import stage_copy_text
+from ailogs.store.columns import COST_SCALE
+from ailogs.store.copy_text import COPY_COLUMNS, copy_text
 from ailogs.store.enums import CostSource, Granularity, OperationStatus
 from ailogs.store.histogram import BOUNDS_MS
 from ailogs.store.models import HISTOGRAM_COLUMNS, AiOperation, table_of
 from ailogs.store.records import DAY_NS, HOUR_NS, OPERATION_COLUMNS, NewOperation
 
-# COPY columns: every column but the cost and the attributes, as NewOperation
-# holds them, then the cost in whole nano-dollars (asyncpg encodes a bigint
-# ~25x cheaper than a numeric; the statement turns it back, exactly) and the
-# attributes' JSON text (`attributes_json`, already encoded by the validator).
-_PLAIN_COLUMNS = tuple(c for c in OPERATION_COLUMNS if c not in ("cost_usd", "attributes"))
-_COPY_COLUMNS = (*_PLAIN_COLUMNS, "cost_nanos", "attributes")
+# The staged cost is whole nano-dollars (a bigint); the statement turns it back
+# into NUMERIC exactly.
 _STAGE_TYPES = {"cost_nanos": "0::bigint"}
-_READ_PLAIN = attrgetter(*_PLAIN_COLUMNS)
-_NANOS = Decimal(1).scaleb(COST_SCALE)
 
 _ERROR = f"'{OperationStatus.ERROR.value}'"
 _UNPRICED = f"'{CostSource.UNPRICED.value}'"
@@ -202,32 +194,19 @@ def insert_and_roll_up_sql(stage: str) -> str:
     )
 
 
-def _copy_rows(ops: Sequence[NewOperation]) -> list[tuple[Any, ...]]:
-    rows = []
-    for op in ops:
-        cost = op.cost_usd
-        attributes = op.attributes_json
-        rows.append(
-            (
-                *_READ_PLAIN(op),
-                None if cost is None else int(quantize_cost(cost) * _NANOS),
-                orjson.dumps(op.attributes).decode() if attributes is None else attributes,
-            )
-        )
-    return rows
-
-
 async def insert_and_roll_up(
-    session: AsyncSession, ops: Sequence[NewOperation]
+    session: AsyncSession, ops: Sequence[NewOperation], text: bytes | None = None
 ) -> tuple[int, set[str]]:
     """Store the operations whose id is new with their rollups.
 
-    Returns (rows inserted, ids of the inserted operations that failed). `ops`
-    must not repeat an id.
+    `text` is `copy_text(ops)` when the caller has encoded it already (off the
+    event loop). Returns (rows inserted, ids of the inserted operations that
+    failed). `ops` must not repeat an id.
     """
     table = table_of(AiOperation)
-    driver, stage = await stage_rows(
-        session, table, _COPY_COLUMNS, _copy_rows(ops), typed_as=_STAGE_TYPES
+    payload = copy_text(ops) if text is None else text
+    driver, stage = await stage_copy_text(
+        session, table, COPY_COLUMNS, payload, typed_as=_STAGE_TYPES
     )
     row = await driver.fetchrow(insert_and_roll_up_sql(stage))
     return int(row[0]), set(row[1] or ())

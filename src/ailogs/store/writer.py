@@ -8,6 +8,10 @@ therefore neither loses nor double-counts an operation.
 PostgreSQL does it in one statement (`pg_write.py`: the rollups in SQL from the
 inserted rows); SQLite inserts, then upserts the rollups aggregated in Python
 (`rollups.py`). Error patterns are fingerprinted in Python on both.
+
+`stage_batch` does the CPU part of a write (drop repeated ids, encode the COPY
+text), so a caller with a thread to spare, like the ingest worker, does it
+there and the write itself is only the database's work.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ailogs.store.bulk import execute_upsert, insert_new
+from ailogs.store.copy_text import copy_text
 from ailogs.store.models import AiOperation, table_of
 from ailogs.store.pg_write import insert_and_roll_up
 from ailogs.store.records import OPERATION_COLUMNS, NewOperation
@@ -36,6 +41,26 @@ class WriteResult:
     duplicates: int
 
 
+@dataclass(frozen=True, slots=True)
+class StagedBatch:
+    """A batch made ready to write by pure CPU work, which may run off the event loop.
+
+    `operations` are unique by id; `given` counts the operations given, repeats
+    included. `copy_text` is their PostgreSQL COPY payload, when one was made.
+    """
+
+    operations: list[NewOperation]
+    given: int
+    copy_text: bytes | None = None
+
+
+def stage_batch(ops: Sequence[NewOperation], *, for_postgresql: bool) -> StagedBatch:
+    """Drop repeated ids (the last of each wins) and encode the COPY text if asked."""
+    unique = list({op.id: op for op in ops}.values())
+    text = copy_text(unique) if for_postgresql and unique else None
+    return StagedBatch(unique, len(ops), text)
+
+
 class OperationWriter:
     """Stores operations and keeps every rollup current."""
 
@@ -48,17 +73,19 @@ class OperationWriter:
         """A writer working inside the caller's unit of work."""
         return cls(session)
 
-    async def write(self, ops: Sequence[NewOperation]) -> WriteResult:
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
         """Insert the operations not stored yet, then roll up exactly those."""
-        unique = list({op.id: op for op in ops}.values())
+        postgresql = self.session.get_bind().dialect.name == "postgresql"
+        staged = ops if isinstance(ops, StagedBatch) else stage_batch(ops, for_postgresql=False)
+        unique = staged.operations
         if not unique:
-            return WriteResult(inserted=0, duplicates=len(ops))
-        if self.session.get_bind().dialect.name == "postgresql":
-            inserted, failed_ids = await insert_and_roll_up(self.session, unique)
+            return WriteResult(inserted=0, duplicates=staged.given)
+        if postgresql:
+            inserted, failed_ids = await insert_and_roll_up(self.session, unique, staged.copy_text)
             failed = [op for op in unique if op.is_error and op.id in failed_ids]
             for upsert in error_pattern_upserts(failed):
                 await execute_upsert(self.session, upsert)
-            return WriteResult(inserted=inserted, duplicates=len(ops) - inserted)
+            return WriteResult(inserted=inserted, duplicates=staged.given - inserted)
         inserted_ids: set[str] = set()
         for start in range(0, len(unique), INSERT_CHUNK):
             chunk = unique[start : start + INSERT_CHUNK]
@@ -68,4 +95,4 @@ class OperationWriter:
         new = [op for op in unique if op.id in inserted_ids]
         for upsert in rollup_upserts(new):
             await execute_upsert(self.session, upsert)
-        return WriteResult(inserted=len(new), duplicates=len(ops) - len(new))
+        return WriteResult(inserted=len(new), duplicates=staged.given - len(new))
