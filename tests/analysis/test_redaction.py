@@ -160,3 +160,55 @@ def test_a_secret_only_visible_once_the_json_is_decoded_is_masked() -> None:
     assert masked.message == "auth Bearer [REDACTED:tokens]"
     assert "abcdefghijklmnopqrstuvwxyz" not in str(masked.fields)
     assert untouched is clean
+
+
+def _batch(odd_metadata: bool) -> list[list[object]]:
+    """Loki values with secrets in every place a record keeps text, among clean lines."""
+    values: list[list[object]] = [
+        [str(10 + i), "caf\u00e9 \u2603 " * 40 + f"clean {i}"] for i in range(3000)
+    ]  # multi-byte text ahead of the secrets moves every byte offset
+    values += [
+        ["1", "GET /v1 Authorization: Bearer abcdefghijklmnop"],
+        ["2", '{"msg": "auth Bearer\\u0020abcdefghijklmnopqrstuvwxyz"}'],
+        ["3", "clean", {"structuredMetadata": {"a": "x", "b": "y", "c": "z"}}],
+        ["4", "clean", {"structuredMetadata": {"trace": "t", "auth": "Bearer abcdefghijklmnop"}}],
+        ["5", "clean", {"structuredMetadata": {"password": "pw-12345"}}],
+        ["6", '{"msg": "m", "api_key": "abcd1234efgh"}', {"structuredMetadata": {"k": "v"}}],
+        ["7", "\u00e9 sk-test-abcdefghijklmnopqrstu"],
+    ]
+    if odd_metadata:  # a value that is not a string: every map is probed as text
+        values.append(["8", "clean", {"structuredMetadata": {"n": 5}}])
+    return values
+
+
+@pytest.mark.parametrize("odd_metadata", [False, True])
+def test_rows_are_masked_as_their_records(odd_metadata: bool) -> None:
+    from ailogs.answer_rows import stream_rows
+    from ailogs.domain import TimestampFormatter, stream_records
+
+    labels = {"service_name": "api"}
+    values = _batch(odd_metadata)
+    records = DEFAULT.redact_records(stream_records(labels, values))
+
+    rows = DEFAULT.redact_rows(stream_rows(labels, values, TimestampFormatter()))
+
+    assert [row[3] for row in rows] == [record.to_entry() for record in records]
+    assert [row[:3] for row in rows] == [(r.timestamp_ns, r.line, r.metadata) for r in records]
+    masked = [row for row in rows if "[REDACTED:" in orjson.dumps(row[3]).decode()]
+    assert [row[0] for row in masked] == [1, 2, 4, 5, 6, 7]
+    assert all("abcdefghijklmnop" not in orjson.dumps(row[3]).decode() for row in rows)
+
+
+@pytest.mark.parametrize("odd_metadata", [False, True])
+def test_batches_find_secrets_behind_multi_byte_text_in_every_place(odd_metadata: bool) -> None:
+    from ailogs.domain import stream_records
+
+    records = stream_records({}, _batch(odd_metadata))
+
+    out = DEFAULT.redact_records(records)
+
+    changed = [r.timestamp_ns for r, before in zip(out, records, strict=True) if r is not before]
+    assert changed == [1, 2, 4, 5, 6, 7]
+    assert out[3004].fields == {"password": "[REDACTED:passwords]"}
+    assert out[3005].fields["api_key"] == "[REDACTED:passwords]"
+    assert out[3006].line == "\u00e9 [REDACTED:keys]"

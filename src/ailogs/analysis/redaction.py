@@ -25,11 +25,13 @@ import threading
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, chain, compress
+from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
 import hyperscan
 
+from ailogs.answer_rows import Row, record_of_row
 from ailogs.domain import LogRecord
 
 DEFAULT_CLASSES = ("keys", "tokens", "jwt", "passwords")
@@ -106,13 +108,21 @@ class _Prefilter:
             return found
         for offset in range(0, len(texts), _BLOCK_LINES):
             block = texts[offset : offset + _BLOCK_LINES]
-            encoded = [text.encode("utf-8", "surrogatepass") for text in block]
+            # One text and one encoding per block; a clean block needs nothing more.
+            joined = "\n".join(block)
+            data = joined.encode("utf-8", "surrogatepass")
             ends: list[int] = []
             with self._lock:
-                self._database.scan(b"\n".join(encoded), match_event_handler=_collect, context=ends)
+                self._database.scan(data, match_event_handler=_collect, context=ends)
             if not ends:
                 continue
-            starts = list(accumulate((len(chunk) + 1 for chunk in encoded[:-1]), initial=0))
+            # Hyperscan reports byte offsets: they are character offsets when all is ASCII.
+            sizes = (
+                map(len, block)
+                if len(data) == len(joined)
+                else (len(text.encode("utf-8", "surrogatepass")) for text in block)
+            )
+            starts = list(accumulate((size + 1 for size in sizes), initial=0))
             for end in ends:
                 found.add(offset + bisect_right(starts, end - 1) - 1)
         return found
@@ -232,23 +242,6 @@ class Redactor:
             return [self._redact_field(key, item) for item in value]
         return self.redact(value) if isinstance(value, str) else value
 
-    def _metadata_suspects(
-        self, metadata: Sequence[Mapping[str, str]], owners: Sequence[int]
-    ) -> set[int]:
-        """The owners of the metadata maps with a trigger in a value or a name."""
-        try:
-            texts = list(map("\n".join, map(dict.values, metadata)))  # type: ignore[arg-type]
-            names = set().union(*metadata)
-        except TypeError:  # Loki sends dicts of strings; anything else is probed as text
-            return {owners[i] for i in self._suspects([_metadata_probe(m) for m in metadata])}
-        found = {owners[i] for i in self._suspects(texts)}
-        # Few distinct names per batch: probe each once, then find who carries a hit.
-        names_list = sorted(names)
-        flagged = {names_list[i] for i in self._suspects(names_list)}
-        if flagged:
-            found.update(owners[i] for i, m in enumerate(metadata) if not flagged.isdisjoint(m))
-        return found
-
     def redact_metadata(
         self, metadata: Sequence[Mapping[str, str] | None]
     ) -> list[Mapping[str, str] | None]:
@@ -256,34 +249,106 @@ class Redactor:
         out = list(metadata)
         if not self.classes:
             return out
-        owners = [index for index, item in enumerate(out) if item]
-        for index in self._metadata_suspects([out[i] or {} for i in owners], owners):
+        blank = [""] * len(out)
+        for index in self.suspects(blank, blank, out):
             out[index] = self.redact_fields(out[index] or {})
         return out
+
+    def suspects(
+        self,
+        lines: Sequence[str],
+        messages: Sequence[str],
+        metadata: Sequence[Mapping[str, str] | None],
+    ) -> set[int]:
+        """Indexes of the records whose line, message or structured metadata holds a trigger.
+
+        `lines`, `messages` and `metadata` run in parallel, one item per record. All of
+        it goes to the prefilter as one text; the regexes then run on the suspects only.
+        """
+        texts = list(lines)
+        count = len(texts)
+        # A message is the line itself or, from a JSON body, usually a piece of it:
+        # probing every other message costs less than finding the pieces, and finds
+        # what only the decoded text shows.
+        apart = list(compress(range(count), map(is_not, messages, lines)))
+        texts += [messages[i] for i in apart]
+        # Structured metadata is not in the line: probe its values, and its names
+        # (few distinct ones per batch) once each.
+        owners = list(compress(range(count), metadata))
+        maps = [metadata[i] or {} for i in owners]
+        values_at = len(texts)
+        names: list[str] = []
+        try:
+            texts += chain.from_iterable(map(dict.values, maps))  # type: ignore[arg-type]
+            names = sorted(set().union(*maps))
+            names_at = len(texts)
+            texts += names
+            hits = self._suspects(texts)
+            value_owners: Sequence[int] | None = None
+        except TypeError:  # Loki sends dicts of strings; anything else is probed as text
+            del texts[values_at:]
+            texts += map(_metadata_probe, maps)
+            names, names_at = [], len(texts)
+            hits = self._suspects(texts)
+            value_owners = owners
+        found: set[int] = set()
+        flagged: set[str] = set()
+        for hit in hits:
+            if hit < count:
+                found.add(hit)
+            elif hit < values_at:
+                found.add(apart[hit - count])
+            elif hit < names_at:
+                if value_owners is None:
+                    value_owners = [owner for owner, m in zip(owners, maps, strict=True) for _ in m]
+                found.add(value_owners[hit - values_at])
+            else:
+                flagged.add(names[hit - names_at])
+        if flagged:
+            found.update(
+                owner for owner, m in zip(owners, maps, strict=True) if not flagged.isdisjoint(m)
+            )
+        return found
 
     def redact_records(self, records: Sequence[LogRecord]) -> list[LogRecord]:
         """Redact many records: one prefilter pass, the regexes only where it found a trigger."""
         out = list(records)
         if not self.classes or not out:
             return out
-        texts = [record.line for record in out]
-        # A message is usually the line itself or a piece of it, whose triggers the
-        # line already shows; only the others (unescaped JSON text) are probed too.
-        apart = [
-            i for i, r in enumerate(out) if r.message is not r.line and r.message not in r.line
-        ]
-        texts.extend(out[i].message for i in apart)
-        count = len(out)
-        suspects = {i if i < count else apart[i - count] for i in self._suspects(texts)}
-        # Structured metadata is not in the line: probe its values and names too.
-        owners = [index for index, record in enumerate(out) if record.metadata]
-        if owners:
-            suspects.update(
-                self._metadata_suspects([out[i].metadata or {} for i in owners], owners)
-            )
+        suspects = self.suspects(
+            list(map(_LINE, out)), list(map(_MESSAGE, out)), list(map(_METADATA, out))
+        )
         for index in suspects:
             out[index] = self.redact_record(out[index])
         return out
+
+    def redact_rows(self, rows: Sequence[Row]) -> list[Row]:
+        """Redact the rows of an answer as `redact_records` does their records."""
+        out = list(rows)
+        if not self.classes or not out:
+            return out
+        entries = list(map(_ENTRY, out))
+        suspects = self.suspects(
+            list(map(_ROW_LINE, out)),
+            list(map(_ENTRY_MESSAGE, entries)),
+            list(map(_ROW_METADATA, out)),
+        )
+        for index in suspects:
+            record = record_of_row(out[index])
+            masked = self.redact_record(record)
+            if masked is not record:
+                entry = {**entries[index], "message": masked.message, "fields": masked.fields}
+                out[index] = (masked.timestamp_ns, masked.line, masked.metadata, entry)
+        return out
+
+
+_LINE = attrgetter("line")
+_MESSAGE = attrgetter("message")
+_METADATA = attrgetter("metadata")
+_ROW_LINE = itemgetter(1)
+_ROW_METADATA = itemgetter(2)
+_ENTRY = itemgetter(3)
+_ENTRY_MESSAGE = itemgetter("message")
 
 
 def _metadata_probe(metadata: Mapping[str, str] | None) -> str:
