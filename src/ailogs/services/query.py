@@ -11,13 +11,16 @@ from typing import Any, Protocol
 import orjson
 
 from ailogs.analysis.redaction import Redactor
+from ailogs.answer_rows import records_of_rows, sort_rows
 from ailogs.cache.base import QueryCache
 from ailogs.cache.keys import IMMUTABLE_TTL_S, LIVE_TTL_S, answer_key, answer_ttl_s
-from ailogs.domain import CacheStatus, Direction, LogRecord, Mode, QuerySpec, entries_of
+from ailogs.collector import collector_paused
+from ailogs.domain import CacheStatus, LogRecord, Mode, QuerySpec
 from ailogs.errors import LokiRateLimited, LokiTimeout, LokiUnavailable
 from ailogs.logql import LogQLPlan, build_plan, selector_for
 from ailogs.loki.client import LokiClient
 from ailogs.loki.models import QueryResponse
+from ailogs.loki.parse import parse_log_rows
 from ailogs.services.cursor import tail_identities
 
 SLOW_LINES = 10
@@ -194,7 +197,7 @@ async def _ask_loki(
     # Ask for one line more than the caller wants, so "truncated" is known, not guessed.
     fetch = min(spec.limit + 1, scope.loki_max_entries)
     started = time.perf_counter()
-    log_call = loki.query_range(
+    log_call = loki.query_range_body(
         plan.log_query,
         start_ns=spec.window.start_ns,
         end_ns=spec.window.end_ns,
@@ -206,16 +209,37 @@ async def _ask_loki(
         loki.query(query, time_ns=spec.window.end_ns, tenant=scope.tenant)
         for _, query in plan.quantile_queries
     ]
-    logs, *quantiles = await asyncio.gather(log_call, *metric_calls)
+    body, quantiles = await asyncio.gather(log_call, asyncio.gather(*metric_calls))
     loki_ms = (time.perf_counter() - started) * 1000
+    # Thousands of short-lived, acyclic objects from here to the encoded answer, and
+    # no await: reference counting frees them, the collector need not scan them.
+    with collector_paused():
+        return _shape(spec, plan, body, quantiles, loki_ms, scope, detect, redactor)
 
-    records = sort_records(logs.records, spec.direction)
-    truncated = len(records) > spec.limit or len(records) >= scope.loki_max_entries
-    records = records[: spec.limit]
+
+def _shape(
+    spec: QuerySpec,
+    plan: LogQLPlan,
+    body: bytes,
+    quantiles: Sequence[QueryResponse],
+    loki_ms: float,
+    scope: QueryScope,
+    detect: PatternDetector | None,
+    redactor: Redactor | None,
+) -> QueryAnswer:
+    """The answer to a spec from Loki's log body and metric answers."""
+    rows, log_stats = parse_log_rows(body)
+    rows = sort_rows(rows, spec.direction)
+    truncated = len(rows) > spec.limit or len(rows) >= scope.loki_max_entries
+    rows = rows[: spec.limit]
     if redactor is not None:
-        records = redactor.redact_records(records)
-    bytes_processed = logs.stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
-    entries = entries_of(records)
+        rows = redactor.redact_rows(rows)
+    bytes_processed = log_stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
+    entries = [row[3] for row in rows]
+    analysed = spec.mode is Mode.PERFORMANCE or (
+        detect is not None and spec.mode is Mode.TROUBLESHOOT
+    )
+    records = records_of_rows(rows) if analysed else []
     answer: dict[str, Any] = {
         "mode": spec.mode.value,
         "logql": plan.log_query,
@@ -230,7 +254,7 @@ async def _ask_loki(
         answer["latency"] = latency_summary(plan, quantiles, records)
         answer["metric_queries"] = [query for _, query in plan.quantile_queries]
     stats = {
-        "returned": len(records),
+        "returned": len(rows),
         "truncated": truncated,
         "cache": CacheStatus.MISS.value,
         "loki_ms": round(loki_ms, 2),
@@ -238,15 +262,6 @@ async def _ask_loki(
     }
     tail = tail_identities(entries) if truncated and entries else None
     return QueryAnswer(orjson.dumps(answer), stats, tail)
-
-
-def sort_records(records: list[LogRecord], direction: Direction) -> list[LogRecord]:
-    """Merge Loki's per-stream lists into one time order (newest first when backward)."""
-    return sorted(records, key=_timestamp, reverse=direction is Direction.BACKWARD)
-
-
-def _timestamp(record: LogRecord) -> int:
-    return record.timestamp_ns
 
 
 def latency_summary(
