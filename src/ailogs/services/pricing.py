@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ailogs.store.columns import quantize_cost
+from ailogs.store.columns import COST_SCALE
 
 _UNITS: Mapping[str, int] = {"per_1m_tokens": 1_000_000, "per_1k_tokens": 1_000, "per_token": 1}
 
@@ -34,8 +34,34 @@ class ModelPrice:
 
 
 @dataclass(frozen=True, slots=True)
+class _Rates:
+    """A price as whole units of 10**-scale USD per token: a cost is exact integer math.
+
+    The scale is at least nano-dollars; `nano_dollar` units make one.
+    """
+
+    price: ModelPrice
+    nano_dollar: int
+    input: int
+    output: int
+    cache_read: int
+
+    @classmethod
+    def of(cls, price: ModelPrice) -> _Rates:
+        """The price's three rates over their common decimal scale."""
+        prices = (price.input, price.output, price.cache_read)
+        scale = max(COST_SCALE, *(-int(p.as_tuple().exponent) for p in prices))
+        units = [int(p.scaleb(scale)) for p in prices]
+        return cls(price, 10 ** (scale - COST_SCALE), units[0], units[1], units[2])
+
+
+@dataclass(slots=True)
 class PricedCost:
-    """A computed cost and the price entry and version that produced it."""
+    """A computed cost and the price entry and version that produced it.
+
+    Treat it as immutable (not declared frozen: it is built once per ingested
+    operation, and a frozen dataclass's constructor costs several times more).
+    """
 
     cost_usd: Decimal
     model: str
@@ -53,6 +79,7 @@ class PriceTable:
             for name in (price.name, *price.aliases):
                 self._exact.setdefault(name.lower(), price)
         self.lookup = lru_cache(maxsize=4096)(self._lookup)
+        self._rates = lru_cache(maxsize=4096)(self._rates_of)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PriceTable:
@@ -84,6 +111,9 @@ class PriceTable:
                 )
             except (KeyError, TypeError, ArithmeticError) as exc:
                 raise ValueError(f"models[{index}] is invalid: {exc!r}") from None
+            last = prices[-1]
+            if not all(p.is_finite() for p in (last.input, last.output, last.cache_read)):
+                raise ValueError(f"models[{index}] is invalid: prices must be finite numbers")
         return cls(version, prices)
 
     @classmethod
@@ -105,6 +135,10 @@ class PriceTable:
                 return price
         return None
 
+    def _rates_of(self, model: str) -> _Rates | None:
+        price = self.lookup(model)
+        return None if price is None else _Rates.of(price)
+
     def cost(
         self,
         models: Sequence[str | None],
@@ -117,16 +151,21 @@ class PriceTable:
         for model in models:
             if not model:
                 continue
-            price = self.lookup(model)
-            if price is None:
+            rates = self._rates(model)
+            if rates is None:
                 continue
             cached = min(cache_read_tokens, input_tokens)
-            total = (
-                (input_tokens - cached) * price.input
-                + cached * price.cache_read
-                + output_tokens * price.output
+            units = (
+                (input_tokens - cached) * rates.input
+                + cached * rates.cache_read
+                + output_tokens * rates.output
             )
-            return PricedCost(quantize_cost(total), price.name, self.version)
+            # Rounded to nano-dollars half to even, as quantize_cost rounds.
+            nanos, rest = divmod(units, rates.nano_dollar)
+            if 2 * rest > rates.nano_dollar or (2 * rest == rates.nano_dollar and nanos % 2):
+                nanos += 1
+            cost = Decimal(nanos).scaleb(-COST_SCALE)
+            return PricedCost(cost, rates.price.name, self.version)
         return None
 
 
