@@ -9,7 +9,12 @@ import pytest
 
 from ailogs.domain import Direction, LogRecord, TimeWindow, make_record
 from ailogs.errors import DatabaseUnavailable
-from ailogs.services.ingest_worker import IngestWorker, LokiOperationSource, WorkerConfig
+from ailogs.services.ingest_worker import (
+    IngestWorker,
+    LokiOperationSource,
+    WorkerConfig,
+    record_to_raw,
+)
 from ailogs.store.operation_store import InMemoryOperationStore
 from tests.store.factories import PRICES, record
 
@@ -105,6 +110,21 @@ async def test_lines_that_are_not_operation_records_are_counted_not_stored() -> 
     report = await worker(logs, store, clock).run_once()
 
     assert (report.fetched, report.rejected, report.inserted) == (2, 2, 0)
+
+
+def test_a_line_reads_the_same_with_or_without_structured_metadata() -> None:
+    body = {k: v for k, v in record(seq=1).items() if k not in ("ts", "service")}
+    line = orjson.dumps(body).decode()
+    plain = make_record(START, line, {"service_name": "billing"})
+    tagged = make_record(START, line, {"service_name": "billing"}, metadata={"trace_id": "t-9"})
+
+    raws = [record_to_raw(plain), record_to_raw(tagged)]
+
+    # Loki's timestamp and the stream's service fill in what the line leaves out.
+    assert raws[0] == raws[1] == {**body, "ts": START, "service": "billing"}
+    assert "ts" not in plain.fields  # and the record itself is left as it was
+    assert record_to_raw(make_record(START, "{}", {})) == {"ts": START}
+    assert record_to_raw(make_record(START, "not json", {})) is None
 
 
 @dataclass

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ailogs.domain import Direction, LogRecord, TimeWindow, parse_body
 from ailogs.errors import AilogsError, DatabaseUnavailable
@@ -66,14 +66,26 @@ class RunReport:
     caught_up: bool
 
 
-def record_to_raw(record: LogRecord) -> dict[str, object] | None:
+def record_to_raw(record: LogRecord) -> dict[str, Any] | None:
     """The operation record a log line carries: its JSON body, timestamped by Loki if need be."""
-    body = parse_body(record.line)
-    if body is None:
-        return None
-    if "ts" not in body:
+    fields = record.fields
+    if record.metadata is None and fields.__class__ is dict and fields:
+        # Without structured metadata, a record's fields are its parsed body:
+        # the line need not be parsed again. The record's own dict is not changed.
+        body: dict[str, Any] = fields
+    else:
+        parsed = parse_body(record.line)
+        if parsed is None:
+            return None
+        body = parsed
+    stamped = "ts" in body
+    named = "service" in body or record.service == "unknown"
+    if stamped and named:
+        return body
+    body = dict(body)
+    if not stamped:
         body["ts"] = record.timestamp_ns
-    if "service" not in body and record.service != "unknown":
+    if not named:
         body["service"] = record.service
     return body
 
