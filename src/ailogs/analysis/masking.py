@@ -5,15 +5,20 @@ between two occurrences of the same event must become `<*>` first: dates and
 times (with month and weekday names), numbers, hex ids, UUIDs, IPs and ports,
 URLs, e-mails, paths, durations and `key=value` numbers.
 
-Every rule works inside one whitespace-separated token, so a line is masked
-token by token (`mask_token`) and a miner can cache the decision per token.
-Most tokens are settled by cheap character tests; only tokens that mix a
+Every token rule works inside one whitespace-separated token, so a line is
+masked token by token (`mask_token`) and a miner can cache the decision per
+token. Most tokens are settled by cheap character tests; only tokens that mix a
 variable with punctuation (`sshd[24200]:`, `uid=0`) or carry a URL, an e-mail or
-an `@` go through the regexes. A last pass folds runs of adjacent placeholders
-so that, say, a date and a time, or a list of numbers of any length, become one
-`<*>` and lines keep the same token count; for the same reason a bracketed
-context of several words in the header (a thread name such as
-`[IPC Server handler 8 on 62270]`, a request context, a date) becomes `[<*>]`.
+an `@` go through the regexes. A Java logger name keeps its words and masks
+only its digit runs (`org.apache.hadoop.mapreduce.v<*>.app.MRAppMaster:`).
+
+The line-wide rules come after (`finish_mask`): the host of a BSD syslog header
+is masked whatever its name; runs of adjacent placeholders fold so that, say, a
+date and a time, or a list of numbers of any length, become one `<*>` and lines
+keep the same token count; for the same reason a bracketed context of several
+words in the header (a thread name such as `[IPC Server handler 8 on 62270]`, a
+request context, a date) becomes `[<*>]`, and a quoted `key="..."` value of
+several words `key="<*>"`.
 
 Digit runs only ever count by their presence, never their length or value, so
 two lines whose `shape_key`s (digit runs and hex tails folded) agree mask alike.
