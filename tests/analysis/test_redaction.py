@@ -212,3 +212,27 @@ def test_batches_find_secrets_behind_multi_byte_text_in_every_place(odd_metadata
     assert out[3004].fields == {"password": "[REDACTED:passwords]"}
     assert out[3005].fields["api_key"] == "[REDACTED:passwords]"
     assert out[3006].line == "\u00e9 [REDACTED:keys]"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "masked"),
+    [
+        ({"note": "Bearer\tabcdefghijklmnop"}, {"note": "Bearer\t[REDACTED:tokens]"}),
+        ({"note": 'say "Bearer abcdefghijklmnop"'}, {"note": 'say "Bearer [REDACTED:tokens]"'}),
+        ({"note": "\ud800 Bearer abcdefghijklmnop"}, {"note": "\ud800 Bearer [REDACTED:tokens]"}),
+        ({"api_key": "abcd1234"}, {"api_key": "[REDACTED:passwords]"}),
+        ({"nested": {"secret": "abcd1234"}}, {"nested": {"secret": "[REDACTED:passwords]"}}),
+    ],
+)
+def test_metadata_secrets_are_found_however_their_json_would_read(
+    metadata: dict[str, object], masked: dict[str, object]
+) -> None:
+    # Clean metadata is probed as one JSON text; a secret behind an escape must not hide.
+    records = [make_record(i, "clean", {}, {"trace": f"t{i}"}) for i in range(100)]
+    records.append(make_record(100, "clean", {}, metadata))  # type: ignore[arg-type]
+
+    out = DEFAULT.redact_records(records)
+
+    assert out[:100] == records[:100]
+    assert out[100].metadata == masked
+    assert DEFAULT.redact_metadata([None, metadata]) == [None, masked]  # type: ignore[list-item]

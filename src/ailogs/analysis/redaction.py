@@ -30,6 +30,7 @@ from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
 import hyperscan
+import orjson
 
 from ailogs.answer_rows import Row, record_of_row
 from ailogs.domain import LogRecord
@@ -100,6 +101,15 @@ class _Prefilter:
             flags=hyperscan.HS_FLAG_CASELESS,
         )
         self._database = database
+
+    def finds(self, data: bytes) -> bool:
+        """True when the UTF-8 text `data` contains a trigger."""
+        if self._database is None:
+            return False
+        ends: list[int] = []
+        with self._lock:
+            self._database.scan(data, match_event_handler=_collect, context=ends)
+        return bool(ends)
 
     def suspects(self, texts: Sequence[str]) -> set[int]:
         """Indexes of the texts that contain at least one trigger."""
@@ -273,24 +283,19 @@ class Redactor:
         apart = list(compress(range(count), map(is_not, messages, lines)))
         texts += [messages[i] for i in apart]
         # Structured metadata is not in the line: probe its values, and its names
-        # (few distinct ones per batch) once each.
-        owners = list(compress(range(count), metadata))
-        maps = [metadata[i] or {} for i in owners]
+        # (few distinct ones per batch) once each, unless all of it is clean.
         values_at = len(texts)
         names: list[str] = []
-        try:
-            texts += chain.from_iterable(map(dict.values, maps))  # type: ignore[arg-type]
-            names = sorted(set().union(*maps))
-            names_at = len(texts)
-            texts += names
+        owners: list[int] = []
+        maps: list[Mapping[str, str]] = []
+        if self._metadata_is_clean(metadata):
+            names_at = values_at
             hits = self._suspects(texts)
             value_owners: Sequence[int] | None = None
-        except TypeError:  # Loki sends dicts of strings; anything else is probed as text
-            del texts[values_at:]
-            texts += map(_metadata_probe, maps)
-            names, names_at = [], len(texts)
-            hits = self._suspects(texts)
-            value_owners = owners
+        else:
+            owners = list(compress(range(count), metadata))
+            maps = [metadata[i] or {} for i in owners]
+            hits, names, names_at, value_owners = self._probe_metadata(texts, owners, maps)
         found: set[int] = set()
         flagged: set[str] = set()
         for hit in hits:
@@ -310,6 +315,41 @@ class Redactor:
             )
         return found
 
+    def _metadata_is_clean(self, metadata: Sequence[Mapping[str, str] | None]) -> bool:
+        """True when no metadata map can hold a secret, by one probe of them all.
+
+        Their JSON text holds every name and string value as it is, unless one has
+        a character JSON escapes, which shows as a backslash: no backslash and no
+        trigger there means none in any name or value. Anything else is probed
+        map by map.
+        """
+        prefilter: _Prefilter = getattr(self, "_prefilter")  # noqa: B009
+        try:
+            text = orjson.dumps(metadata)
+        except TypeError:  # not JSON (non-string names, surrogates): probe map by map
+            return False
+        return b"\\" not in text and not prefilter.finds(text)
+
+    def _probe_metadata(
+        self, texts: list[str], owners: Sequence[int], maps: Sequence[Mapping[str, str]]
+    ) -> tuple[set[int], list[str], int, Sequence[int] | None]:
+        """Probe `texts`, then the values and names of `maps`, appended to them.
+
+        Returns the hits, the names probed, where they start in `texts`, and the
+        owner of each probed metadata text when it is not one per value (None).
+        """
+        values_at = len(texts)
+        try:
+            texts += chain.from_iterable(map(dict.values, maps))  # type: ignore[arg-type]
+            names = sorted(set().union(*maps))
+            names_at = len(texts)
+            texts += names
+            return self._suspects(texts), names, names_at, None
+        except TypeError:  # Loki sends dicts of strings; anything else is probed as text
+            del texts[values_at:]
+            texts += map(_metadata_probe, maps)
+            return self._suspects(texts), [], len(texts), owners
+
     def redact_records(self, records: Sequence[LogRecord]) -> list[LogRecord]:
         """Redact many records: one prefilter pass, the regexes only where it found a trigger."""
         out = list(records)
@@ -327,12 +367,8 @@ class Redactor:
         out = list(rows)
         if not self.classes or not out:
             return out
-        entries = list(map(_ENTRY, out))
-        suspects = self.suspects(
-            list(map(_ROW_LINE, out)),
-            list(map(_ENTRY_MESSAGE, entries)),
-            list(map(_ROW_METADATA, out)),
-        )
+        _, lines, metadata, entries = zip(*out, strict=True)
+        suspects = self.suspects(lines, list(map(_ENTRY_MESSAGE, entries)), metadata)
         for index in suspects:
             record = record_of_row(out[index])
             masked = self.redact_record(record)
@@ -345,9 +381,6 @@ class Redactor:
 _LINE = attrgetter("line")
 _MESSAGE = attrgetter("message")
 _METADATA = attrgetter("metadata")
-_ROW_LINE = itemgetter(1)
-_ROW_METADATA = itemgetter(2)
-_ENTRY = itemgetter(3)
 _ENTRY_MESSAGE = itemgetter("message")
 
 
