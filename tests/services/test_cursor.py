@@ -137,3 +137,24 @@ async def test_lines_equal_once_redacted_are_each_returned(
         key = (entry["timestamp"], entry["labels"]["pod"])
         per_line[key] = per_line.get(key, 0) + 1
     assert set(per_line.values()) == {fake.per_stream}
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_the_tail_is_every_entry_at_the_last_timestamp(direction: str) -> None:
+    from ailogs.domain import format_timestamp
+    from ailogs.services.cursor import entry_identity, tail_identities
+
+    stamps = [BASE_NS, BASE_NS + 1, BASE_NS + 1, BASE_NS + 2, BASE_NS + 2, BASE_NS + 2]
+    if direction == "backward":
+        stamps.reverse()
+    entries = [
+        {"timestamp": format_timestamp(ts), "message": f"m{i}"} for i, ts in enumerate(stamps)
+    ]
+    last = stamps[-1]
+
+    assert tail_identities(entries) == (
+        last,
+        tuple(entry_identity(e) for e, ts in zip(entries, stamps, strict=True) if ts == last),
+    )
+    assert len(tail_identities(entries)[1]) == stamps.count(last)
+    assert tail_identities(entries[:1]) == (stamps[0], (entry_identity(entries[0]),))
