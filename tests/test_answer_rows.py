@@ -111,3 +111,16 @@ def test_sorting_keeps_the_order_of_lines_at_one_nanosecond() -> None:
 
     assert lines(Direction.BACKWARD) == ["d", "a", "b", "e", "c"]
     assert lines(Direction.FORWARD) == ["c", "a", "b", "e", "d"]
+
+
+def test_metadata_the_body_already_names_leaves_the_fields_in_the_line_order() -> None:
+    labels = {"service_name": "api", "level": "info"}
+    line = '{"msg": "done", "trace_id": "body", "n": 1}'
+    values = [
+        [str(TS), line, {"structuredMetadata": {"trace_id": "meta"}}],
+        [str(TS), line, {"structuredMetadata": {"trace_id": "meta", "pod": "p-1"}}],
+    ]
+    named, extra = (row[3]["fields"] for row in stream_rows(labels, values, TimestampFormatter()))
+    assert list(named.items()) == [("msg", "done"), ("trace_id", "body"), ("n", 1)]
+    assert named == stream_records(labels, values)[0].fields
+    assert extra == {"pod": "p-1", "msg": "done", "trace_id": "body", "n": 1}

@@ -46,8 +46,15 @@ def stream_rows(
         else:
             body = parse_body(line)
         if body is not None:
-            # `make_record`'s rules, for the values they take as they are.
-            fields = {**metadata, **body} if metadata else body
+            # `make_record`'s rules, for the values they take as they are. The body wins
+            # over metadata, so when it names all of it (metadata extracted from the
+            # line, say), it is the fields as they are, in the line's order.
+            fields = body
+            if metadata:
+                for name in metadata:
+                    if name not in body or metadata.__class__ is not dict:
+                        fields = {**metadata, **body}
+                        break
             service = service_label or fields.get("service")
             level = level_label or fields.get("level")
             message = body.get("msg")
