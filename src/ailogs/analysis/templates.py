@@ -43,8 +43,10 @@ DEFAULT_MAX_CHILDREN = 100
 # slots cost 32 kB however many shapes a stream carries.
 DEFAULT_CACHE_SIZE = 4096
 # Token masks remembered per miner (a dict from shape token to its mask); the
-# dict is emptied when full, so memory stays bounded on any stream.
-TOKEN_CACHE_SIZE = 128
+# dict is emptied when full, so memory stays bounded on any stream. It serves
+# only lines whose shape missed the cache; 64 seats keep the miner's peak
+# (with the message-head tree) under drain3's.
+TOKEN_CACHE_SIZE = 64
 # Tokens longer than this that mask to a bare `<*>` (hex ids, UUIDs, block ids)
 # are not remembered: they rarely come back and cost nothing to mask again.
 _SHORT_TOKEN = 12
