@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -16,6 +18,8 @@ from ailogs.services.ingest_worker import (
     record_to_raw,
 )
 from ailogs.store.operation_store import InMemoryOperationStore
+from ailogs.store.records import NewOperation
+from ailogs.store.writer import StagedBatch, WriteResult
 from tests.store.factories import PRICES, record
 
 S = 1_000_000_000
@@ -100,6 +104,72 @@ async def test_a_database_outage_keeps_the_checkpoint_and_loses_nothing() -> Non
     assert len(store.operations) == 5
     assert report.inserted == 5
     assert ingest.buffer == []
+
+
+class OneWriteAtATime(InMemoryOperationStore):
+    """A store whose writes take a while, recording how many overlap and their order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = self.most_at_once = 0
+        self.first_stamps: list[int] = []
+
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
+        self.writing += 1
+        self.most_at_once = max(self.most_at_once, self.writing)
+        try:
+            await asyncio.sleep(0.01)
+            staged = ops if isinstance(ops, StagedBatch) else self.stage(ops)
+            self.first_stamps.append(min(op.start_time_ns for op in staged.operations))
+            return await super().write(staged)
+        finally:
+            self.writing -= 1
+
+
+class FailingWrites(InMemoryOperationStore):
+    """A store whose writes fail as the database being down, after `good_writes`."""
+
+    def __init__(self, good_writes: int) -> None:
+        super().__init__()
+        self.good_writes = good_writes
+
+    async def write(self, ops: Sequence[NewOperation] | StagedBatch) -> WriteResult:
+        if self.good_writes == 0:
+            raise DatabaseUnavailable("the database went away")
+        self.good_writes -= 1
+        return await super().write(ops)
+
+
+async def test_queued_chunks_are_written_one_at_a_time_in_order() -> None:
+    logs, store, clock = MemoryLogs(), OneWriteAtATime(), Clock(START + 3600 * S)
+    for minute in range(0, 60, 5):
+        logs.emit(START + minute * 60 * S, seq=minute)
+
+    report = await worker(logs, store, clock).run_once()
+
+    assert (report.windows, report.inserted) == (4, 12)
+    assert store.most_at_once == 1
+    assert store.first_stamps == sorted(store.first_stamps)
+    assert store.checkpoints["loki.ai_operations"] == clock.now
+
+
+async def test_an_outage_while_chunks_wait_for_the_database_loses_nothing() -> None:
+    logs, store, clock = MemoryLogs(), FailingWrites(good_writes=1), Clock(START + 3600 * S)
+    for minute in range(0, 60, 10):  # chunks of 15 minutes hold 2, 1, 2 and 1 operations
+        logs.emit(START + minute * 60 * S, seq=minute)
+    ingest = worker(logs, store, clock)
+
+    with pytest.raises(DatabaseUnavailable):
+        await ingest.run_once()
+    assert store.checkpoints["loki.ai_operations"] == START + 900 * S  # after the stored chunk
+    assert len(store.operations) == 2
+    assert len(ingest.buffer) == 3  # the unconfirmed chunks, up to buffer_max
+
+    store.good_writes = 10
+    report = await ingest.run_once()
+    assert len(store.operations) == 6
+    assert report.inserted == 4
+    assert store.checkpoints["loki.ai_operations"] == clock.now
 
 
 async def test_lines_that_are_not_operation_records_are_counted_not_stored() -> None:

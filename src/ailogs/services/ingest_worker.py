@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ailogs.collector import collector_paused
 from ailogs.domain import Direction, LogRecord, TimeWindow, parse_body
 from ailogs.errors import AilogsError, DatabaseUnavailable
 from ailogs.services.ingest import PreparedBatch, prepare_operations
@@ -50,6 +52,12 @@ class WorkerConfig:
     buffer_max: int = 50_000
     interval_s: float = 30.0
     max_backoff_s: float = 300.0
+    # Prepared chunks that may wait for the database while the next is read.
+    queued_writes: int = 2
+
+    def __post_init__(self) -> None:
+        if self.queued_writes < 1:
+            raise ValueError("queued_writes must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +100,21 @@ def record_to_raw(record: LogRecord) -> dict[str, Any] | None:
 
 @dataclass(frozen=True, slots=True)
 class _PendingWrite:
-    """A chunk being written while the next one is prepared."""
+    """A chunk being written, or waiting for the write before it, while the next is prepared."""
 
     task: asyncio.Future[WriteResult]
     window: TimeWindow
     operations: list[NewOperation]
+
+
+def _abandon(pending: deque[_PendingWrite]) -> None:
+    """Cancel the queued writes; a failure one of them ended with is not reported again."""
+    for write in pending:
+        if not write.task.done():
+            write.task.cancel()
+        elif not write.task.cancelled():
+            write.task.exception()
+    pending.clear()
 
 
 class IngestWorker:
@@ -142,44 +160,44 @@ class IngestWorker:
             if checkpoint is None
             else max(checkpoint - self.config.lookback_ns, 0)
         )
-        # Pipelined: while one chunk is written (the database works), the next is
-        # fetched and validated (Python works). Checkpoints still advance in order,
-        # each only after its own chunk is stored.
-        pending: _PendingWrite | None = None
+        # Pipelined: while chunks are written (the database works), the next is
+        # fetched and validated (Python works). Writes run one at a time, in
+        # order; up to `queued_writes` prepared chunks wait for theirs, so
+        # neither side idles while the other is briefly slower. Checkpoints
+        # still advance in order, each only after its own chunk is stored.
+        pending: deque[_PendingWrite] = deque()
         try:
             while start < now_ns:
                 window = TimeWindow(start, min(start + self.config.chunk_ns, now_ns))
                 records = await self.source.fetch(window)
                 # Parsing, validation and encoding for the store are pure CPU
                 # work: done in a thread, they leave the event loop free to drive
-                # the pending write, so the database and Python work at the same
-                # time (and the write itself is only the database's work).
+                # the pending writes, so the database and Python work at the same
+                # time (and a write itself is only the database's work).
                 unreadable, batch, staged = await asyncio.to_thread(self._prepare, records, now_ns)
                 fetched += len(records)
                 rejected += len(batch.rejected) + unreadable
                 for rejection in batch.rejected[:5]:
                     log.warning("ingest: rejected ai.operation line: %s", rejection.reason)
-                if pending is not None:
-                    result = await self._finish(pending, also_hold=staged.operations)
+                while len(pending) >= self.config.queued_writes:
+                    result, checkpoint = await self._finish(pending, also_hold=staged.operations)
                     inserted += result.inserted
                     duplicates += result.duplicates
                     windows += 1
-                    checkpoint = pending.window.end_ns
-                task = asyncio.ensure_future(self.store.write(staged))
-                pending = _PendingWrite(task, window, staged.operations)
+                before = pending[-1].task if pending else None
+                task = asyncio.ensure_future(self._write_after(before, staged))
+                pending.append(_PendingWrite(task, window, staged.operations))
                 start = window.end_ns
+            while pending:
+                result, checkpoint = await self._finish(pending, also_hold=[])
+                inserted += result.inserted
+                duplicates += result.duplicates
+                windows += 1
         except BaseException:
-            # A failed fetch leaves the last chunk's write unconfirmed: abandon it
-            # (its transaction rolls back) and let the checkpoint re-read it.
-            if pending is not None and not pending.task.done():
-                pending.task.cancel()
+            # A failure leaves the queued chunks' writes unconfirmed: abandon them
+            # (their transactions roll back) and let the checkpoint re-read them.
+            _abandon(pending)
             raise
-        if pending is not None:
-            result = await self._finish(pending, also_hold=[])
-            inserted += result.inserted
-            duplicates += result.duplicates
-            windows += 1
-            checkpoint = pending.window.end_ns
         return RunReport(
             windows=windows,
             fetched=fetched,
@@ -195,25 +213,43 @@ class IngestWorker:
         self, records: list[LogRecord], now_ns: int
     ) -> tuple[int, PreparedBatch, StagedBatch]:
         """(lines without a JSON body, the validated batch, its operations staged) of a chunk."""
-        raws = [raw for raw in map(record_to_raw, records) if raw is not None]
-        batch = prepare_operations(
-            raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
-        )
-        return len(records) - len(raws), batch, self.store.stage(batch.operations)
+        # Tens of thousands of acyclic objects: reference counting frees the
+        # temporary ones, and the collector need not scan the batch as it grows.
+        with collector_paused():
+            raws = [raw for raw in map(record_to_raw, records) if raw is not None]
+            batch = prepare_operations(
+                raws, prices=self.prices, source=OperationSource.LOKI, now_ns=now_ns
+            )
+            return len(records) - len(raws), batch, self.store.stage(batch.operations)
+
+    async def _write_after(
+        self, before: asyncio.Future[WriteResult] | None, staged: StagedBatch
+    ) -> WriteResult:
+        """Write a chunk once the write before it has ended (one write at a time)."""
+        if before is not None:
+            await asyncio.wait([before])
+        return await self.store.write(staged)
 
     async def _finish(
-        self, pending: _PendingWrite, *, also_hold: list[NewOperation]
-    ) -> WriteResult:
-        """Await a chunk's write, then move the checkpoint past it."""
+        self, pending: deque[_PendingWrite], *, also_hold: list[NewOperation]
+    ) -> tuple[WriteResult, int]:
+        """Await the oldest queued write, then move the checkpoint past its chunk.
+
+        Returns the write's result and the new checkpoint. If the database is
+        down, every unconfirmed chunk (and `also_hold`) goes to the buffer.
+        """
+        oldest = pending.popleft()
         try:
-            result = await pending.task
-            await self.store.save_checkpoint(self.name, pending.window.end_ns, self.clock())
+            result = await oldest.task
+            await self.store.save_checkpoint(self.name, oldest.window.end_ns, self.clock())
         except DatabaseUnavailable:
-            self._hold(pending.operations)
+            self._hold(oldest.operations)
+            for later in pending:
+                self._hold(later.operations)
             self._hold(also_hold)
             raise
-        self.position = pending.window.end_ns
-        return result
+        self.position = oldest.window.end_ns
+        return result, oldest.window.end_ns
 
     def _hold(self, ops: list[NewOperation]) -> None:
         # Bounded: what does not fit is dropped here but not lost, because the
