@@ -8,7 +8,13 @@ import orjson
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ailogs.answer_rows import records_of_rows, sort_rows, stream_rows
+from ailogs.answer_rows import (
+    entry_of_row,
+    records_of_rows,
+    sort_rows,
+    stream_rows,
+    tail_rows,
+)
 from ailogs.domain import Direction, TimestampFormatter, stream_records
 
 TS = 1795252947057639339
@@ -71,8 +77,10 @@ def test_rows_are_the_records_and_entries_of_the_same_values(
 
     rows = stream_rows(labels, values, TimestampFormatter())
 
-    assert [row[3] for row in rows] == [record.to_entry() for record in records]
+    assert list(map(entry_of_row, rows)) == [record.to_entry() for record in records]
     assert [row[:3] for row in rows] == [(r.timestamp_ns, r.line, r.metadata) for r in records]
+    # The entry as encoded: its labels JSON already, the same bytes as the plain entry's.
+    assert [orjson.dumps(row[3]) for row in rows] == [orjson.dumps(r.to_entry()) for r in records]
     assert records_of_rows(rows) == records
     assert [r.metadata for r in records_of_rows(rows)] == [r.metadata for r in records]
 
@@ -84,19 +92,16 @@ def test_a_row_holds_the_public_entry() -> None:
         labels, [[str(TS), line, {"structuredMetadata": {"trace_id": "m", "k": "v"}}]],
         TimestampFormatter(),
     )  # fmt: skip
-    assert row == (
-        TS,
-        line,
-        {"trace_id": "m", "k": "v"},
-        {
-            "timestamp": "2026-11-21T09:22:27.057639339Z",
-            "service": "api",
-            "level": "info",
-            "message": "done",
-            "labels": labels,
-            "fields": {"trace_id": "body", "k": "v", "msg": "done"},
-        },
-    )
+    assert row[:3] == (TS, line, {"trace_id": "m", "k": "v"})
+    assert row[4] is labels
+    assert entry_of_row(row) == {
+        "timestamp": "2026-11-21T09:22:27.057639339Z",
+        "service": "api",
+        "level": "info",
+        "message": "done",
+        "labels": labels,
+        "fields": {"trace_id": "body", "k": "v", "msg": "done"},
+    }
 
 
 def test_sorting_keeps_the_order_of_lines_at_one_nanosecond() -> None:
@@ -124,3 +129,12 @@ def test_metadata_the_body_already_names_leaves_the_fields_in_the_line_order() -
     assert list(named.items()) == [("msg", "done"), ("trace_id", "body"), ("n", 1)]
     assert named == stream_records(labels, values)[0].fields
     assert extra == {"pod": "p-1", "msg": "done", "trace_id": "body", "n": 1}
+
+
+def test_the_tail_is_the_run_of_rows_at_the_last_timestamp() -> None:
+    stamp = TimestampFormatter()
+    rows = stream_rows({}, [[str(TS + n), f"l{i}"] for i, n in enumerate([2, 1, 1, 0, 0])], stamp)
+    assert [row[1] for row in tail_rows(rows)] == ["l3", "l4"]
+    assert [row[1] for row in tail_rows(rows[:3])] == ["l1", "l2"]
+    assert [row[1] for row in tail_rows(rows[:1])] == ["l0"]
+    assert tail_rows([]) == []

@@ -1,9 +1,11 @@
 """The lines of a `/query` answer, shaped while Loki's values are read.
 
-A row is `(timestamp_ns, line, metadata, entry)`: the sort key, the texts redaction
-probes, and the public entry of DESIGN.md §4 (`LogRecord.to_entry`). Building the
-entry as the line is decoded spares a LogRecord per line and a second pass over
-them, on the path every `/query` takes. The common line (a JSON object whose
+A row is `(timestamp_ns, line, metadata, entry, labels)`: the sort key, the texts
+redaction probes, and the public entry of DESIGN.md §4 (`LogRecord.to_entry`) as
+it is encoded, its stream labels already JSON (`labels` holds them as a mapping).
+Building the entry as the line is decoded spares a LogRecord per line and a
+second pass over them, on the path every `/query` takes; encoding a stream's
+labels once spares doing it again for each of its lines. The common line (a JSON object whose
 service, level and message are plain text) is shaped inline; any other goes
 through `make_record`, so one set of rules decides what a line says, and
 `records_of_rows` gives the same records to the analyses that want them.
@@ -20,7 +22,7 @@ from orjson import JSONDecodeError
 
 from ailogs.domain import Direction, LogRecord, TimestampFormatter, make_record, parse_body
 
-Row = tuple[int, str, Mapping[str, str] | None, dict[str, Any]]
+Row = tuple[int, str, Mapping[str, str] | None, dict[str, Any], Mapping[str, str]]
 _loads = orjson.loads
 
 
@@ -31,6 +33,7 @@ def stream_rows(
     service_label = labels.get("service_name")
     level = labels.get("level")
     level_label = level.lower() if level else None
+    shown_labels = orjson.Fragment(orjson.dumps(labels))
     values = list(values)
     timestamps = [int(value[0]) for value in values]
     rows: list[Row] = []
@@ -74,41 +77,58 @@ def stream_rows(
                     "service": service,
                     "level": level if level_label else level.lower(),
                     "message": message or line,
-                    "labels": labels,
+                    "labels": shown_labels,
                     "fields": fields,
                 }
-                append((timestamp_ns, line, metadata or None, entry))
+                append((timestamp_ns, line, metadata or None, entry, labels))
                 continue
-        append(row_of(make_record(timestamp_ns, line, labels, metadata, body), text))
+        record = make_record(timestamp_ns, line, labels, metadata, body)
+        append(row_of(record, text, shown_labels))
     return rows
 
 
-def row_of(record: LogRecord, timestamp: str) -> Row:
-    """The row of a record whose timestamp reads `timestamp` (`format_timestamp`)."""
+def row_of(record: LogRecord, timestamp: str, shown_labels: orjson.Fragment) -> Row:
+    """The row of a record whose timestamp reads `timestamp`, its labels encoded as given."""
     entry = {
         "timestamp": timestamp,
         "service": record.service,
         "level": record.level,
         "message": record.message,
-        "labels": record.labels,
+        "labels": shown_labels,
         "fields": record.fields,
     }
-    return (record.timestamp_ns, record.line, record.metadata, entry)
+    return (record.timestamp_ns, record.line, record.metadata, entry, record.labels)
 
 
 def record_of_row(row: Row) -> LogRecord:
     """The record a row was shaped from."""
-    timestamp_ns, line, metadata, entry = row
+    timestamp_ns, line, metadata, entry, labels = row
     return LogRecord(
         timestamp_ns,
         line,
         entry["service"],
         entry["level"],
         entry["message"],
-        entry["labels"],
+        labels,
         entry["fields"],
         metadata,
     )
+
+
+def entry_of_row(row: Row) -> dict[str, Any]:
+    """The public entry of a row as plain data (labels a mapping, not JSON)."""
+    return {**row[3], "labels": row[4]}
+
+
+def tail_rows(rows: Sequence[Row]) -> Sequence[Row]:
+    """The rows at the last timestamp of time-ordered rows: the run that ends them."""
+    if not rows:
+        return rows
+    last = rows[-1][0]
+    start = len(rows) - 1
+    while start and rows[start - 1][0] == last:
+        start -= 1
+    return rows[start:]
 
 
 def records_of_rows(rows: Iterable[Row]) -> list[LogRecord]:

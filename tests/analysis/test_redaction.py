@@ -183,7 +183,7 @@ def _batch(odd_metadata: bool) -> list[list[object]]:
 
 @pytest.mark.parametrize("odd_metadata", [False, True])
 def test_rows_are_masked_as_their_records(odd_metadata: bool) -> None:
-    from ailogs.answer_rows import stream_rows
+    from ailogs.answer_rows import entry_of_row, stream_rows
     from ailogs.domain import TimestampFormatter, stream_records
 
     labels = {"service_name": "api"}
@@ -192,7 +192,7 @@ def test_rows_are_masked_as_their_records(odd_metadata: bool) -> None:
 
     rows = DEFAULT.redact_rows(stream_rows(labels, values, TimestampFormatter()))
 
-    assert [row[3] for row in rows] == [record.to_entry() for record in records]
+    assert list(map(entry_of_row, rows)) == [record.to_entry() for record in records]
     assert [row[:3] for row in rows] == [(r.timestamp_ns, r.line, r.metadata) for r in records]
     masked = [row for row in rows if "[REDACTED:" in orjson.dumps(row[3]).decode()]
     assert [row[0] for row in masked] == [1, 2, 4, 5, 6, 7]

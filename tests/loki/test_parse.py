@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ailogs.answer_rows import entry_of_row
 from ailogs.errors import LokiUnavailable
 from ailogs.loki.parse import parse_log_rows, parse_query_response
 from tests.conftest import loki_fixture
@@ -17,7 +18,7 @@ def test_rows_are_the_records_of_the_same_answer(name: str) -> None:
     rows, stats = parse_log_rows(body)
 
     assert rows
-    assert [row[3] for row in rows] == [record.to_entry() for record in response.records]
+    assert list(map(entry_of_row, rows)) == [r.to_entry() for r in response.records]
     assert [row[:3] for row in rows] == [
         (r.timestamp_ns, r.line, r.metadata) for r in response.records
     ]

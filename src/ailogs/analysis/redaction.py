@@ -367,14 +367,20 @@ class Redactor:
         out = list(rows)
         if not self.classes or not out:
             return out
-        _, lines, metadata, entries = zip(*out, strict=True)
+        _, lines, metadata, entries, _ = zip(*out, strict=True)
         suspects = self.suspects(lines, list(map(_ENTRY_MESSAGE, entries)), metadata)
         for index in suspects:
             record = record_of_row(out[index])
             masked = self.redact_record(record)
             if masked is not record:
                 entry = {**entries[index], "message": masked.message, "fields": masked.fields}
-                out[index] = (masked.timestamp_ns, masked.line, masked.metadata, entry)
+                out[index] = (
+                    masked.timestamp_ns,
+                    masked.line,
+                    masked.metadata,
+                    entry,
+                    masked.labels,
+                )
         return out
 
 

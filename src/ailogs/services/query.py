@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import orjson
 
 from ailogs.analysis.redaction import Redactor
-from ailogs.answer_rows import records_of_rows, sort_rows
+from ailogs.answer_rows import entry_of_row, records_of_rows, sort_rows, tail_rows
 from ailogs.cache.base import QueryCache
 from ailogs.cache.keys import IMMUTABLE_TTL_S, LIVE_TTL_S, answer_key, answer_ttl_s
 from ailogs.collector import collector_paused
@@ -260,7 +260,8 @@ def _shape(
         "loki_ms": round(loki_ms, 2),
         "bytes_processed": bytes_processed,
     }
-    tail = tail_identities(entries) if truncated and entries else None
+    # Cursors name lines by their entries as plain data, labels and all.
+    tail = tail_identities(list(map(entry_of_row, tail_rows(rows)))) if truncated and rows else None
     return QueryAnswer(orjson.dumps(answer), stats, tail)
 
 
