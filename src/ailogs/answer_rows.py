@@ -1,14 +1,17 @@
 """The lines of a `/query` answer, shaped while Loki's values are read.
 
 A row is `(timestamp_ns, line, metadata, entry, labels)`: the sort key, the texts
-redaction probes, and the public entry of DESIGN.md §4 (`LogRecord.to_entry`) as
-it is encoded, its stream labels already JSON (`labels` holds them as a mapping).
-Building the entry as the line is decoded spares a LogRecord per line and a
-second pass over them, on the path every `/query` takes; encoding a stream's
-labels once spares doing it again for each of its lines. The common line (a JSON object whose
-service, level and message are plain text) is shaped inline; any other goes
-through `make_record`, so one set of rules decides what a line says, and
-`records_of_rows` gives the same records to the analyses that want them.
+redaction probes, the public entry of DESIGN.md §4 (`LogRecord.to_entry`) ready
+to encode, and the stream labels as a mapping (the entry holds them as JSON,
+encoded once per stream rather than once per line). Shaping the entry as the line
+is decoded spares a LogRecord per line and a second pass over them, on the path
+every `/query` takes.
+
+The common line (a JSON object whose service, level and message are plain text)
+is shaped inline; any other goes through `make_record`, so one set of rules says
+what a line means, and `records_of_rows` gives the same records to the analyses
+that want them. Entries equal `LogRecord.to_entry`; only the key order of
+`fields` may differ (the body's own order when it names all the metadata).
 """
 
 from __future__ import annotations
