@@ -2,7 +2,7 @@
 # Build a wheel (it carries the Alembic migrations and the price table), then
 # install it alone into a slim runtime that runs as an unprivileged user.
 FROM python:3.11-slim AS build
-# A C compiler for the native template-mining speed-up (hatch_build.py).
+# A C compiler for the native speed-ups (hatch_build.py).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install test lint run demo bench migrate clean
 
-$(STAMP): pyproject.toml hatch_build.py src/ailogs/analysis/_shapekey.c
+$(STAMP): pyproject.toml hatch_build.py src/ailogs/analysis/_shapekey.c src/ailogs/_answer_rows.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -1,6 +1,6 @@
 """Build hook: compiles the optional native speed-ups next to their Python modules.
 
-`ailogs.analysis._shapekey` is a plain C file with no dependency but Python's
+Each extension is a plain C file with no dependency but Python's
 headers, compiled with the compiler Python itself was built with. Where there
 is no compiler the build goes on without it and the pure-Python code serves
 (same results, slower); `AILOGS_NATIVE=0` skips it on purpose, and
@@ -18,7 +18,10 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-EXTENSIONS = {"ailogs.analysis._shapekey": "src/ailogs/analysis/_shapekey.c"}
+EXTENSIONS = {
+    "ailogs.analysis._shapekey": "src/ailogs/analysis/_shapekey.c",
+    "ailogs._answer_rows": "src/ailogs/_answer_rows.c",
+}
 
 
 class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]

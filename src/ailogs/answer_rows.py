@@ -12,13 +12,18 @@ is shaped inline; any other goes through `make_record`, so one set of rules says
 what a line means, and `records_of_rows` gives the same records to the analyses
 that want them. Entries equal `LogRecord.to_entry`; only the key order of
 `fields` may differ (the body's own order when it names all the metadata).
+
+Where the native module is built (`_answer_rows.c`), a common JSON line is
+checked rather than decoded, and its entry's `fields` is the line itself as an
+`orjson.Fragment`: the answer carries the line's JSON as it came. `fields_of_row`
+decodes it for the few rows that need it as data (redaction, analyses, cursors).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from orjson import JSONDecodeError
@@ -27,16 +32,57 @@ from ailogs.domain import Direction, LogRecord, TimestampFormatter, make_record,
 
 Row = tuple[int, str, Mapping[str, str] | None, dict[str, Any], Mapping[str, str]]
 _loads = orjson.loads
+_Fragment = orjson.Fragment
+
+NativeRows = Callable[..., tuple[list[Any], list[int]]]
+native_json_rows: NativeRows | None
+try:  # built by the package's build hook where a C compiler exists
+    from ailogs._answer_rows import json_rows as native_json_rows
+except ImportError:  # pragma: no cover - exercised where no compiler exists
+    native_json_rows = None
+NATIVE_ROWS = native_json_rows is not None
 
 
 def stream_rows(
     labels: Mapping[str, str], values: Iterable[Sequence[Any]], stamp: TimestampFormatter
 ) -> list[Row]:
-    """The rows of one Loki stream, `values` as Loki sends them (see `stream_records`)."""
+    """The rows of one Loki stream, `values` as Loki sends them (see `stream_records`).
+
+    Common JSON lines go through the native module when it is built; the rest
+    (and every line without it) through `python_stream_rows`.
+    """
+    values = values if values.__class__ is list else list(values)
+    service_label = labels.get("service_name")
+    level = labels.get("level")
+    if native_json_rows is None or not (
+        (service_label is None or service_label.__class__ is str)
+        and (level is None or level.__class__ is str)
+    ):
+        return python_stream_rows(labels, values, stamp)
+    shown_labels = _Fragment(orjson.dumps(labels))
+    rows, left = native_json_rows(
+        values, labels, shown_labels, service_label or None, level.lower() if level else None,
+        _Fragment,
+    )  # fmt: skip
+    if left:
+        others = python_stream_rows(labels, [values[i] for i in left], stamp, shown_labels)
+        for index, row in zip(left, others, strict=True):
+            rows[index] = row
+    return rows
+
+
+def python_stream_rows(
+    labels: Mapping[str, str],
+    values: Iterable[Sequence[Any]],
+    stamp: TimestampFormatter,
+    shown_labels: orjson.Fragment | None = None,
+) -> list[Row]:
+    """`stream_rows` in Python: the reference, and the path of the lines C leaves alone."""
     service_label = labels.get("service_name")
     level = labels.get("level")
     level_label = level.lower() if level else None
-    shown_labels = orjson.Fragment(orjson.dumps(labels))
+    if shown_labels is None:
+        shown_labels = _Fragment(orjson.dumps(labels))
     values = list(values)
     timestamps = [int(value[0]) for value in values]
     rows: list[Row] = []
@@ -103,6 +149,15 @@ def row_of(record: LogRecord, timestamp: str, shown_labels: orjson.Fragment) -> 
     return (record.timestamp_ns, record.line, record.metadata, entry, record.labels)
 
 
+def fields_of_row(row: Row) -> dict[str, Any]:
+    """A row's fields as data: decoded from its line when the entry holds the line's JSON."""
+    fields = row[3]["fields"]
+    if fields.__class__ is _Fragment:
+        # The native path took the line only as a JSON object with unique names.
+        fields = _loads(row[1])
+    return cast(dict[str, Any], fields)
+
+
 def record_of_row(row: Row) -> LogRecord:
     """The record a row was shaped from."""
     timestamp_ns, line, metadata, entry, labels = row
@@ -113,14 +168,14 @@ def record_of_row(row: Row) -> LogRecord:
         entry["level"],
         entry["message"],
         labels,
-        entry["fields"],
+        fields_of_row(row),
         metadata,
     )
 
 
 def entry_of_row(row: Row) -> dict[str, Any]:
-    """The public entry of a row as plain data (labels a mapping, not JSON)."""
-    return {**row[3], "labels": row[4]}
+    """The public entry of a row as plain data (labels and fields mappings, not JSON)."""
+    return {**row[3], "labels": row[4], "fields": fields_of_row(row)}
 
 
 def tail_rows(rows: Sequence[Row]) -> Sequence[Row]:
