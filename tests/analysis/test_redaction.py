@@ -236,3 +236,66 @@ def test_metadata_secrets_are_found_however_their_json_would_read(
     assert out[:100] == records[:100]
     assert out[100].metadata == masked
     assert DEFAULT.redact_metadata([None, metadata]) == [None, masked]  # type: ignore[list-item]
+
+
+def _loki_body(values: list[list[object]], encode: str) -> bytes:
+    payload = {"status": "success", "data": {"resultType": "streams", "result": [
+        {"stream": {"service_name": "api"}, "values": values}]}}  # fmt: skip
+    if encode == "orjson":
+        return orjson.dumps(payload)
+    import json
+
+    text = json.dumps(payload, ensure_ascii=encode == "ascii")
+    if encode == "html":  # as Go's encoder writes <, > and &
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode()
+
+
+def _texts(rng: object) -> list[str]:
+    import random
+
+    assert isinstance(rng, random.Random)
+    pieces = ["clean", "caf\u00e9", "\u2603", '"', "\\", "\t", "\n", " ", "&", "<", "x"]
+    pieces += ["Bearer abcdefghijklmnop", "Bearer\tabcdefghijklmnop", "sk-abcdefghijklmnopqrstu"]
+    pieces += ["api_key", "\\u0020", "\\t", "Bearer\\u0020abcdefghijklmnop", "s\\u006b-"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randrange(4))) for _ in range(3)]
+
+
+@pytest.mark.parametrize("encode", ["orjson", "ascii", "unicode", "html"])
+def test_a_body_said_clean_holds_nothing_the_rows_would_mask(encode: str) -> None:
+    # The one-probe shortcut must never call clean an answer whose rows hold a trigger.
+    import random
+
+    from ailogs.loki.parse import parse_log_rows
+
+    rng = random.Random(encode)
+    clean_seen = 0
+    for round_ in range(1500):
+        values: list[list[object]] = []
+        for i in range(rng.randrange(1, 4)):
+            msg, other, note = _texts(rng)
+            line = rng.choice(
+                [msg, orjson.dumps({"msg": msg, "k": other}).decode(),
+                 '{"msg": "' + msg + '", "k": 1}']  # raw: its escapes are the line's own
+            )  # fmt: skip
+            value: list[object] = [str(10**18 + round_ * 10 + i), line]
+            if rng.random() < 0.5:
+                value.append({"structuredMetadata": {rng.choice(["note", "api_key"]): note}})
+            values.append(value)
+        body = _loki_body(values, encode)
+        rows, _ = parse_log_rows(body)
+        if not DEFAULT.body_is_clean(body):
+            continue
+        clean_seen += 1
+        assert DEFAULT.redact_rows(rows) == rows, body
+    assert clean_seen > 50  # the shortcut is reached, not only its refusals
+
+
+def test_a_body_with_a_secret_or_an_escape_is_probed_row_by_row() -> None:
+    clean = _loki_body([["1", '{"msg": "all fine"}'], ["2", 'say "hi"']], "orjson")
+    assert DEFAULT.body_is_clean(clean)
+    assert not DEFAULT.body_is_clean(_loki_body([["1", "Bearer abcdefghijklmnop"]], "orjson"))
+    assert not DEFAULT.body_is_clean(_loki_body([["1", "tab\there"]], "orjson"))
+    assert not DEFAULT.body_is_clean(_loki_body([["1", "back\\slash"]], "orjson"))
+    assert not DEFAULT.body_is_clean(_loki_body([["1", "caf\u00e9"]], "ascii"))
+    assert Redactor(()).body_is_clean(_loki_body([["1", "Bearer abcdefghijklmnop"]], "orjson"))

@@ -315,6 +315,23 @@ class Redactor:
             )
         return found
 
+    def body_is_clean(self, body: bytes) -> bool:
+        """True when no line, message or metadata of a Loki JSON answer can hold a trigger.
+
+        One probe of the answer as Loki sent it, before anything is decoded. Its only
+        escapes must be quotes (`\\"`): then every line and metadata text is in the body
+        as it is but for its quotes, which no trigger holds, and a message decoded
+        from a line holds no escape either, so it is a piece of its line. Any other
+        escape (a backslash in a text, a control character, a `\\u`) means a text
+        may read otherwise than its bytes: the answer is probed text by text.
+        """
+        if not self.classes:
+            return True
+        if body.count(b"\\") != body.count(b'\\"'):  # a backslash not before a quote
+            return False
+        prefilter: _Prefilter = getattr(self, "_prefilter")  # noqa: B009
+        return not prefilter.finds(body)
+
     def _metadata_is_clean(self, metadata: Sequence[Mapping[str, str] | None]) -> bool:
         """True when no metadata map can hold a secret, by one probe of them all.
 

@@ -232,7 +232,7 @@ def _shape(
     rows = sort_rows(rows, spec.direction)
     truncated = len(rows) > spec.limit or len(rows) >= scope.loki_max_entries
     rows = rows[: spec.limit]
-    if redactor is not None:
+    if redactor is not None and not redactor.body_is_clean(body):
         rows = redactor.redact_rows(rows)
     bytes_processed = log_stats.bytes_processed + sum(q.stats.bytes_processed for q in quantiles)
     entries = [row[3] for row in rows]
