@@ -78,27 +78,35 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "ips": ("[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]",),
 }
 _BLOCK_LINES = 2048
+# JSON escapes behind which a text reads otherwise than its bytes, for a trigger:
+# a backslash of the text itself, whitespace (`\s`) and any `\u`.
+_TEXT_ESCAPES = (rb"\\\\", rb"\\t", rb"\\n", rb"\\r", rb"\\f", rb"\\u")
 
 
 def _collect(pattern: int, start: int, end: int, flags: int, context: Any) -> None:
     context.append(end)
 
 
-class _Prefilter:
-    """One Hyperscan database of the triggers of some classes."""
+def _stop(pattern: int, start: int, end: int, flags: int, context: Any) -> bool:
+    return True  # the first match answers `finds`
 
-    def __init__(self, classes: Sequence[str]) -> None:
-        triggers = [t for name in classes for t in _TRIGGERS[name]]
+
+class _Prefilter:
+    """One Hyperscan database of the triggers of some classes, and of `exact` patterns."""
+
+    def __init__(self, classes: Sequence[str], exact: Sequence[bytes] = ()) -> None:
+        triggers = [t.encode("ascii") for name in classes for t in _TRIGGERS[name]]
         self._lock = threading.Lock()
         self._database: Any = None
         if not triggers:
             return
+        expressions = [*triggers, *exact]
         database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         database.compile(
-            expressions=[t.encode("ascii") for t in triggers],
-            ids=list(range(len(triggers))),
-            elements=len(triggers),
-            flags=hyperscan.HS_FLAG_CASELESS,
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=[hyperscan.HS_FLAG_CASELESS] * len(triggers) + [0] * len(exact),
         )
         self._database = database
 
@@ -106,10 +114,12 @@ class _Prefilter:
         """True when the UTF-8 text `data` contains a trigger."""
         if self._database is None:
             return False
-        ends: list[int] = []
-        with self._lock:
-            self._database.scan(data, match_event_handler=_collect, context=ends)
-        return bool(ends)
+        try:
+            with self._lock:
+                self._database.scan(data, match_event_handler=_stop)
+        except hyperscan.ScanTerminated:
+            return True
+        return False
 
     def suspects(self, texts: Sequence[str]) -> set[int]:
         """Indexes of the texts that contain at least one trigger."""
@@ -177,6 +187,7 @@ class Redactor:
         compiled = tuple(re.compile(f"(?P<{name}>{_PATTERNS[name]})") for name in self.classes)
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_prefilter", _Prefilter(self.classes))
+        object.__setattr__(self, "_body_prefilter", _Prefilter(self.classes, _TEXT_ESCAPES))
 
     @property
     def enabled(self) -> bool:
@@ -318,18 +329,13 @@ class Redactor:
     def body_is_clean(self, body: bytes) -> bool:
         """True when no line, message or metadata of a Loki JSON answer can hold a trigger.
 
-        One probe of the answer as Loki sent it, before anything is decoded. Its only
-        escapes must be quotes (`\\"`): then every line and metadata text is in the body
-        as it is but for its quotes, which no trigger holds, and a message decoded
-        from a line holds no escape either, so it is a piece of its line. Any other
-        escape (a backslash in a text, a control character, a `\\u`) means a text
-        may read otherwise than its bytes: the answer is probed text by text.
+        One probe of the answer as Loki sent it, before anything is decoded. Unless
+        it holds one of `_TEXT_ESCAPES` (then the answer is probed text by text),
+        every line and metadata text is in the body as it is, but for escaped
+        characters no trigger holds (quote, slash, backspace), and a message
+        decoded from a line with no backslash is a piece of that line.
         """
-        if not self.classes:
-            return True
-        if body.count(b"\\") != body.count(b'\\"'):  # a backslash not before a quote
-            return False
-        prefilter: _Prefilter = getattr(self, "_prefilter")  # noqa: B009
+        prefilter: _Prefilter = getattr(self, "_body_prefilter")  # noqa: B009
         return not prefilter.finds(body)
 
     def _metadata_is_clean(self, metadata: Sequence[Mapping[str, str] | None]) -> bool:
