@@ -154,7 +154,7 @@ class PriceTable:
             rates = self._rates(model)
             if rates is None:
                 continue
-            cached = min(cache_read_tokens, input_tokens)
+            cached = cache_read_tokens if cache_read_tokens < input_tokens else input_tokens
             units = (
                 (input_tokens - cached) * rates.input
                 + cached * rates.cache_read
