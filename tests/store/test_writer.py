@@ -120,6 +120,25 @@ async def test_threads_and_error_patterns_follow_the_operations(store_db: Databa
     ]
 
 
+async def test_error_patterns_count_only_the_failed_operations_a_write_stored(
+    store_db: Database,
+) -> None:
+    first = record(ts=10**18, status="error", error_type="timeout")
+    await write(store_db, [first])
+    again = [
+        first,  # stored already: not counted again
+        record(ts=10**18 + 1, status="error", error_type="timeout"),
+        record(ts=10**18 + 2, status="ok", error_type="timeout"),  # stated ok: not a failure
+    ]
+    assert await write(store_db, again) == (2, 1)
+
+    async with store_db.session() as session:
+        patterns = (await session.scalars(select(AiErrorPattern))).all()
+    assert [(p.error_type, p.count, p.last_seen_ns) for p in patterns] == [
+        ("timeout", 2, 10**18 + 1)
+    ]
+
+
 async def test_checkpoints_round_trip(store_db: Database) -> None:
     async with store_db.session() as session:
         repo = CheckpointRepository.from_session(session)

@@ -108,10 +108,10 @@ def copy_line(op: NewOperation) -> str:
         f"{NULL if conversation_id is None else conversation_id}\t"
         f"{NULL if response_model is None else response_model}\t"
         f"{op.input_tokens}\t{op.output_tokens}\t{op.cache_read_tokens}\t{op.reasoning_tokens}\t"
-        f"{op.duration_ms}\t{NULL if ttft is None else ttft}\t{op.status}\t"
+        f"{op.duration_ms}\t{NULL if ttft is None else ttft}\t{op.status!s}\t"
         f"{NULL if error_type is None else error_type}\t"
-        f"{NULL if http_status is None else http_status}\t{op.cost_source}\t"
-        f"{NULL if price_version is None else price_version}\t{op.source}\t"
+        f"{NULL if http_status is None else http_status}\t{op.cost_source!s}\t"
+        f"{NULL if price_version is None else price_version}\t{op.source!s}\t"
         f"{op.ingested_at_ns}\t{NULL if cost is None else _nanos(cost)}\t{attributes}\n"
     )
 
@@ -125,9 +125,9 @@ def _escaped_line(op: NewOperation, attributes: str) -> str:
         f"{_optional(op.correlation_id)}\t{_optional(op.conversation_id)}\t"
         f"{_optional(op.response_model)}\t"
         f"{op.input_tokens}\t{op.output_tokens}\t{op.cache_read_tokens}\t{op.reasoning_tokens}\t"
-        f"{op.duration_ms}\t{NULL if ttft is None else ttft}\t{op.status}\t"
+        f"{op.duration_ms}\t{NULL if ttft is None else ttft}\t{op.status!s}\t"
         f"{_optional(op.error_type)}\t{NULL if http_status is None else http_status}\t"
-        f"{op.cost_source}\t{_optional(op.price_version)}\t{op.source}\t"
+        f"{op.cost_source!s}\t{_optional(op.price_version)}\t{op.source!s}\t"
         f"{op.ingested_at_ns}\t{NULL if cost is None else _nanos(cost)}\t{attributes}\n"
     )
 

@@ -82,7 +82,8 @@ class OperationWriter:
             return WriteResult(inserted=0, duplicates=staged.given)
         if postgresql:
             inserted, failed_ids = await insert_and_roll_up(self.session, unique, staged.copy_text)
-            failed = [op for op in unique if op.is_error and op.id in failed_ids]
+            # The statement names only the new rows whose status is error.
+            failed = [op for op in unique if op.id in failed_ids] if failed_ids else []
             for upsert in error_pattern_upserts(failed):
                 await execute_upsert(self.session, upsert)
             return WriteResult(inserted=inserted, duplicates=staged.given - inserted)
