@@ -22,6 +22,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 64
 #define MAX_KEYS 128
@@ -96,6 +99,23 @@ scan_string(Scan *sc, Py_ssize_t *start, Py_ssize_t *end, int *escaped)
     *start = i;
     *escaped = 0;
     while (i < n) {
+#if defined(__SSE2__)
+        /* Sixteen plain bytes at a time: no quote, no backslash, nothing below 0x20. */
+        const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+        const __m128i control = _mm_set1_epi8(0x1F);
+        while (i + 16 <= n) {
+            __m128i chunk = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i stop = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                _mm_cmpeq_epi8(_mm_min_epu8(chunk, control), chunk));
+            int mask = _mm_movemask_epi8(stop);
+            if (mask != 0) {
+                i += __builtin_ctz((unsigned)mask);
+                break;
+            }
+            i += 16;
+        }
+#endif
         while (i < n && !STRING_STOP[s[i]]) i++;
         if (i >= n) break;
         Py_UCS1 c = s[i];
