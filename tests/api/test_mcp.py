@@ -101,3 +101,22 @@ async def test_a_foreign_host_header_is_refused(mcp_client: httpx.AsyncClient) -
         headers={**HEADERS, "host": "evil.example"},
     )
     assert response.status_code == 421
+
+
+def test_building_the_app_leaves_the_hosts_logging_alone() -> None:
+    # MCPServer installs a Rich handler at INFO on a root logger without handlers;
+    # an app built with configure_logs=False must not reconfigure its host.
+    import logging
+
+    from ailogs.api.app import create_app
+    from ailogs.settings import Settings
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = []
+    try:
+        create_app(Settings(), configure_logs=False)
+        assert root.handlers == []
+        assert root.level == level
+    finally:
+        root.handlers[:] = handlers

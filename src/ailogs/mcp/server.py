@@ -12,6 +12,7 @@ refused; over stdio (no HTTP request) the configured tenant applies.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -62,9 +63,25 @@ def _error(exc: AilogsError) -> dict[str, Any]:
     }
 
 
+def _quiet_server() -> MCPServer:
+    """An MCPServer that leaves logging alone.
+
+    Built with no handler on the root logger, MCPServer installs its own (Rich, at
+    INFO) for the whole process; an app built with `configure_logs=False` keeps
+    whatever logging its host set up, so a placeholder handler stands in meanwhile.
+    """
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    root.addHandler(placeholder)
+    try:
+        return MCPServer(name="ailogs", instructions=INSTRUCTIONS)
+    finally:
+        root.removeHandler(placeholder)
+
+
 def build_mcp_server(runtime_of: Callable[[], Runtime]) -> MCPServer:
     """The MCP server with ailogs' tools; `runtime_of` returns the process runtime."""
-    server: MCPServer = MCPServer(name="ailogs", instructions=INSTRUCTIONS)
+    server = _quiet_server()
 
     def tool(function: _Tool) -> _Tool:
         # Docstrings are the descriptions a model reads: without code indentation.
