@@ -76,10 +76,14 @@ def _thread_cte(name: str, table: str, key: str, *, durations: bool) -> str:
         "first_seen_ns = LEAST(t.first_seen_ns, EXCLUDED.first_seen_ns)",
         "last_seen_ns = GREATEST(t.last_seen_ns, EXCLUDED.last_seen_ns)",
     ]
+    # Sorted bytewise, the order of the thread tables' key index: every writer
+    # still locks the rows in one order, and the sort compares bytes instead of
+    # calling the database's collation for each pair (ai_operations'
+    # correlation_id, unlike the thread tables' keys, has that collation).
     return (
         f"{name} AS (INSERT INTO {table} AS t ({', '.join(columns)}) "
         f"SELECT {', '.join(select)} FROM new WHERE {key} IS NOT NULL "
-        f"GROUP BY {key} ORDER BY {key} "
+        f'GROUP BY {key} ORDER BY {key} COLLATE "C" '
         f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(updates)})"
     )
 
