@@ -67,20 +67,28 @@ ALL_CLASSES = tuple(_PATTERNS)
 
 # Hyperscan prefilters: every match of a class contains one of these (caseless).
 # A batch of lines is scanned in one call; only lines with a hit run the Python
-# regexes, so a clean line costs well under a microsecond.
+# regexes, so a clean line costs well under a microsecond. Hyperscan reads bytes:
+# where Python's regexes read Unicode (`\s`, `(?i)`, `\b`), a trigger takes any
+# byte beyond ASCII too, and the letters Python folds onto ASCII ones (long s,
+# Kelvin sign, dotted and dotless i) make their text a suspect.
+_UNICODE_SPACE = "[\\s\\x1c-\\x1f\\x80-\\xff]"
+_FOLDS_TO_ASCII = ("\\xc5\\xbf", "\\xe2\\x84\\xaa", "\\xc4\\xb0", "\\xc4\\xb1")
 _TRIGGERS: dict[str, tuple[str, ...]] = {
     "keys": ("sk-", "AKIA", "ASIA", "gh[pousr]_", "github_pat_", "xox[abprs]-", "AIza"),
-    "tokens": ("bearer\\s", "basic\\s"),
+    "tokens": ("bearer" + _UNICODE_SPACE, "basic" + _UNICODE_SPACE),
     "jwt": ("eyJ",),
-    "passwords": ("pass", "pwd", "secret", "key", "token"),
+    # The names of _SECRET_KEYS, not every word holding "key" or "token"
+    # (`input_tokens`, `cache_key`): AI operation lines are full of those.
+    "passwords": (_SECRET_KEYS.removeprefix("(?i:").removesuffix(")"), *_FOLDS_TO_ASCII),
     "emails": ("@",),
     "cards": ("[0-9][ \\-]?[0-9][ \\-]?[0-9][ \\-]?[0-9][ \\-]?[0-9][ \\-]?[0-9]",),
     "ips": ("[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]",),
 }
 _BLOCK_LINES = 2048
 # JSON escapes behind which a text reads otherwise than its bytes, for a trigger:
-# a backslash of the text itself, whitespace (`\s`) and any `\u`.
-_TEXT_ESCAPES = (rb"\\\\", rb"\\t", rb"\\n", rb"\\r", rb"\\f", rb"\\u")
+# a backslash of the text itself, and every escape written with a letter (the
+# letter would join a word, and stands for whitespace or anything at all).
+_TEXT_ESCAPES = (rb"\\\\", rb"\\b", rb"\\f", rb"\\n", rb"\\r", rb"\\t", rb"\\u")
 
 
 def _collect(pattern: int, start: int, end: int, flags: int, context: Any) -> None:
