@@ -41,6 +41,7 @@ TS = 1795252947057639339
         '{"latin":"caf\xe9 \x7f \x85"}',
         '{"n":-123456789012345678,"f":0.12345678901234567,"e":1E-99}',
         '{"deep":' + "[" * 62 + "]" * 62 + "}",
+        "{" + ",".join(f'"k{i}":{i}' for i in range(128)) + "}",  # names that share bits
     ],
 )
 def test_taken_lines_are_json_objects_every_parser_reads_alike(line: str) -> None:
@@ -84,6 +85,8 @@ def test_taken_lines_are_json_objects_every_parser_reads_alike(line: str) -> Non
         '{"a":"nul\x00"}',
         '{"a":"open}',
         '{"a":1,"a":2}',  # a name given twice
+        "{" + ",".join(f'"k{i}":{i}' for i in range(100)) + ',"k7":0}',
+        "{" + ",".join(f'"k{i}":{i}' for i in range(129)) + "}",  # more names than kept
         '{"m\\u0073g":"hidden"}',  # a name written with an escape
         '{"a":' + "[" * 64 + "]" * 64 + "}",
         "\ufeff{}",

@@ -263,13 +263,23 @@ scan_value(Scan *sc, int depth)
 static int
 tracked_index(const Py_UCS1 *key, Py_ssize_t size)
 {
-    for (int k = 0; k < TRACKED; k++) {
-        if ((Py_ssize_t)strlen(TRACKED_NAMES[k]) == size &&
-            memcmp(TRACKED_NAMES[k], key, size) == 0) {
-            return k;
-        }
+    int k;
+    switch (size) {
+    case 3: k = MSG; break;
+    case 5: k = LEVEL; break;
+    case 7: k = key[0] == 's' ? SERVICE : MESSAGE; break;
+    default: return -1;
     }
-    return -1;
+    return memcmp(TRACKED_NAMES[k], key, size) == 0 ? k : -1;
+}
+
+/* A key's bit in a 64-bit sketch: names given twice share it. */
+static uint64_t
+key_bit(const Py_UCS1 *key, Py_ssize_t size)
+{
+    unsigned h = (unsigned)size * 31u;
+    if (size > 0) h += key[0] * 7u + key[size - 1] * 3u + key[size / 2];
+    return (uint64_t)1 << (h & 63u);
 }
 
 /* The top-level object of a whole line: its keys and the tracked values. */
@@ -278,6 +288,7 @@ scan_line(Scan *sc)
 {
     Py_ssize_t start, end;
     int escaped;
+    uint64_t seen = 0;
     for (int k = 0; k < TRACKED; k++) sc->found[k].start = -1;
     sc->key_count = 0;
     sc->i = 0;
@@ -292,13 +303,17 @@ scan_line(Scan *sc)
             if (sc->i >= sc->n || sc->s[sc->i] != '"') return DECLINE;
             if (scan_string(sc, &start, &end, &escaped) != ACCEPT || escaped) return DECLINE;
             Py_ssize_t size = end - start;
-            for (int k = 0; k < sc->key_count; k++) {
-                Span other = sc->keys[k];
-                if (other.end - other.start == size &&
-                    memcmp(sc->s + other.start, sc->s + start, size) == 0) {
-                    return DECLINE; /* a name given twice */
+            uint64_t bit = key_bit(sc->s + start, size);
+            if (seen & bit) {
+                for (int k = 0; k < sc->key_count; k++) {
+                    Span other = sc->keys[k];
+                    if (other.end - other.start == size &&
+                        memcmp(sc->s + other.start, sc->s + start, size) == 0) {
+                        return DECLINE; /* a name given twice */
+                    }
                 }
             }
+            seen |= bit;
             if (sc->key_count == MAX_KEYS) return DECLINE;
             sc->keys[sc->key_count].start = start;
             sc->keys[sc->key_count].end = end;
