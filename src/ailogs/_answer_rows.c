@@ -10,8 +10,8 @@
  * `/query` answer cost.
  *
  * The check is stricter than JSON: it accepts a line only when orjson decodes
- * it to the same object whatever reads it, and leaves the rest (None in the
- * result) to Python. Left alone: text wider than Latin-1, a key written with an
+ * it to the same object whatever reads it, and leaves the rest to Python (None
+ * in the rows, their indexes listed). Left alone: text wider than Latin-1, a key written with an
  * escape or given twice, an escaped surrogate, a number of more than 18 digits
  * or with an exponent of more than 2 (orjson would round, overflow or flush
  * it), nesting deeper than MAX_DEPTH, a service/level/message that is not plain
@@ -33,7 +33,7 @@ enum { ACCEPT = 0, DECLINE = 1 };
 
 /* What the scan of a line found at its top level. */
 typedef struct {
-    Py_ssize_t start, end; /* of a value's text inside its quotes; -1: absent */
+    Py_ssize_t start, end; /* a string's text inside its quotes; start -1: absent */
     int is_string;          /* a string (else another JSON value) */
     int is_null;
     int escaped;            /* the string holds a backslash */
