@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import Decimal
 from typing import Any
@@ -217,6 +218,39 @@ def test_ugly_records_get_the_answer_of_the_strict_model(fields: dict[str, objec
         name: getattr(strict, name) for name in operation_records.OperationRecord.model_fields
     }
     assert operation_records._validated_fields(raw) == (expected, dict(strict.model_extra or {}))
+
+
+@pytest.mark.parametrize("missing", ["ts", "service", "model", "input_tokens", "status"])
+def test_a_record_missing_a_field_gets_the_answer_of_the_strict_model(missing: str) -> None:
+    raw = {name: value for name, value in record().items() if name != missing}
+    try:
+        strict = operation_records.OperationRecord.model_validate(raw)
+    except ValidationError as exc:
+        reason = operation_records.describe_error(exc)
+        with pytest.raises(ValueError, match=f"^{re.escape(reason)}$"):
+            operation_records._validated_fields(raw)
+        return
+    expected = {
+        name: getattr(strict, name) for name in operation_records.OperationRecord.model_fields
+    }
+    assert operation_records._validated_fields(raw) == (expected, dict(strict.model_extra or {}))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {},
+        {"": "", " k ": " v ", "\u00e9t\u00e9": "\u6a21\u578b", "\U0001f600": [1, -2, 2**63 - 1]},
+        {"b": {"z": None, "a": [True, False, 1.5, -0.0, 1e308]}, "a": '\\\t\n"', "A": -(2**63)},
+        {"ts": 1, "nested": {"deeper": {"x": {}, "y": []}}, "\x7f": "\x00"},
+    ],
+)
+def test_content_ids_are_the_digest_of_the_canonical_json_as_before(raw: dict[str, Any]) -> None:
+    """The id reads the record as sorted JSON, the same bytes whichever orjson path writes it."""
+    canonical = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    expected = hashlib.blake2b(canonical, digest_size=16).hexdigest()
+
+    assert operation_records.operation_id(raw, None) == expected
 
 
 def test_a_huge_integer_duration_is_rejected_not_raised() -> None:
