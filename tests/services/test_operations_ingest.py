@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from decimal import Decimal
@@ -343,7 +344,7 @@ def test_every_field_of_an_operation_comes_from_its_own_source() -> None:
         region="eu",
     )
     (op,), _ = prepare(raw)
-    values = [getattr(op, name) for name in operation_records._NEW_OPERATION_FIELDS]
+    values = [getattr(op, field.name) for field in dataclasses.fields(op)]
 
     assert op == _by_keywords(raw)
     assert op.attributes_json == '{"region":"eu"}'
