@@ -451,8 +451,15 @@ format_stamp(int64_t ns, char out[40])
     int64_t day = doy - (153 * mp + 2) / 5 + 1;
     int64_t month = mp < 10 ? mp + 3 : mp - 9;
     year += month <= 2;
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", (int)year, (int)month, (int)day,
-             (int)(rest / 3600), (int)(rest / 60 % 60), (int)(rest % 60), (int)nanos);
+    /* YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ */
+    memcpy(out, "0000-00-00T00:00:00.000000000Z", 31);
+    write_digits(out, year, 4);
+    write_digits(out + 5, month, 2);
+    write_digits(out + 8, day, 2);
+    write_digits(out + 11, rest / 3600, 2);
+    write_digits(out + 14, rest / 60 % 60, 2);
+    write_digits(out + 17, rest % 60, 2);
+    write_digits(out + 20, nanos, 9);
 }
 
 /* Nanoseconds from 10 to 19 decimal digits (at least one second), or -1. */
