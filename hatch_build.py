@@ -53,5 +53,5 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 def _compile(source: Path, built: Path) -> None:
     linker = shlex.split(sysconfig.get_config_var("LDSHARED") or "cc -shared")
     include = sysconfig.get_paths()["include"]
-    command = [*linker, "-O2", "-fPIC", "-Wall", f"-I{include}", str(source), "-o", str(built)]
+    command = [*linker, "-O3", "-fPIC", "-Wall", f"-I{include}", str(source), "-o", str(built)]
     subprocess.run(command, check=True, capture_output=True, text=True)
