@@ -119,7 +119,7 @@ class _Prefilter:
         self._database = database
 
     def finds(self, data: bytes) -> bool:
-        """True when the UTF-8 text `data` contains a trigger."""
+        """True when the UTF-8 text `data` matches a trigger or an exact pattern."""
         if self._database is None:
             return False
         try:
