@@ -139,17 +139,11 @@ def entry_identity(entry: dict[str, Any]) -> str:
 
 
 def tail_identities(entries: list[dict[str, Any]]) -> tuple[int, tuple[str, ...]]:
-    """The last entry's timestamp and the identities of every entry at it.
-
-    `entries` are in time order (either way), so the entries at the last timestamp
-    are the run that ends the list.
-    """
+    """The last entry's timestamp and the identities of every entry at it."""
     stamp = entries[-1]["timestamp"]
     # format_timestamp is canonical: equal instants have equal strings, so no parsing.
-    start = len(entries) - 1
-    while start and entries[start - 1]["timestamp"] == stamp:
-        start -= 1
-    return parse_entry_timestamp(stamp), tuple(map(entry_identity, entries[start:]))
+    found = [entry_identity(entry) for entry in entries if entry["timestamp"] == stamp]
+    return parse_entry_timestamp(stamp), tuple(found)
 
 
 __all__ = [
