@@ -3,20 +3,16 @@
 A row is `(timestamp_ns, line, metadata, entry, labels)`: the sort key, the texts
 redaction probes, the public entry of DESIGN.md §4 (`LogRecord.to_entry`) ready
 to encode, and the stream labels as a mapping (the entry holds them as JSON,
-encoded once per stream rather than once per line). Shaping the entry as the line
-is decoded spares a LogRecord per line and a second pass over them, on the path
-every `/query` takes.
+encoded once per stream rather than once per line).
 
-The common line (a JSON object whose service, level and message are plain text)
-is shaped inline; any other goes through `make_record`, so one set of rules says
-what a line means, and `records_of_rows` gives the same records to the analyses
-that want them. Entries equal `LogRecord.to_entry`; only the key order of
-`fields` may differ (the body's own order when it names all the metadata).
-
-Where the native module is built (`_answer_rows.c`), a common JSON line is
-checked rather than decoded, and its entry's `fields` is the line itself as an
-`orjson.Fragment`: the answer carries the line's JSON as it came. `fields_of_row`
-decodes it for the few rows that need it as data (redaction, analyses, cursors).
+A common JSON line (service, level and message plain text, its metadata named
+in it) is checked by the native module (`_answer_rows.c`) rather than decoded,
+and its entry's `fields` is the line itself as an `orjson.Fragment`: the answer
+carries the line's JSON as it came, and no LogRecord is made for it. Every other
+line, and every line where the module is not built, is a `stream_records` record,
+so one set of rules says what a line means. `fields_of_row` decodes the line for
+the few rows that need fields as data (redaction, analyses, cursors), and
+`records_of_rows` gives the same records to the analyses that want them.
 """
 
 from __future__ import annotations
@@ -26,9 +22,8 @@ from operator import itemgetter
 from typing import Any, cast
 
 import orjson
-from orjson import JSONDecodeError
 
-from ailogs.domain import Direction, LogRecord, TimestampFormatter, make_record, parse_body
+from ailogs.domain import Direction, LogRecord, TimestampFormatter, stream_records
 
 Row = tuple[int, str, Mapping[str, str] | None, dict[str, Any], Mapping[str, str]]
 _loads = orjson.loads
@@ -77,63 +72,12 @@ def python_stream_rows(
     stamp: TimestampFormatter,
     shown_labels: orjson.Fragment | None = None,
 ) -> list[Row]:
-    """`stream_rows` in Python: the reference, and the path of the lines C leaves alone."""
-    service_label = labels.get("service_name")
-    level = labels.get("level")
-    level_label = level.lower() if level else None
+    """`stream_rows` in Python: the rows of `stream_records`, for the lines C leaves alone."""
     if shown_labels is None:
         shown_labels = _Fragment(orjson.dumps(labels))
-    values = list(values)
-    timestamps = [int(value[0]) for value in values]
-    rows: list[Row] = []
-    append = rows.append
-    for timestamp_ns, text, value in zip(timestamps, stamp.many(timestamps), values, strict=True):
-        line = value[1]
-        metadata = value[2].get("structuredMetadata") if len(value) > 2 and value[2] else None
-        if line[:1] == "{":  # parse_body, inline for the common case
-            try:
-                body = _loads(line)
-            except JSONDecodeError:
-                body = None
-        else:
-            body = parse_body(line)
-        if body is not None:
-            # `make_record`'s rules, for the values they take as they are. The body wins
-            # over metadata, so when it names all of it (metadata extracted from the
-            # line, say), it is the fields as they are, in the line's order.
-            fields = body
-            if metadata:
-                for name in metadata:
-                    if name not in body or metadata.__class__ is not dict:
-                        fields = {**metadata, **body}
-                        break
-            service = service_label or fields.get("service")
-            level = level_label or fields.get("level")
-            message = body.get("msg")
-            if message is None or message == "":
-                message = body.get("message")
-            if message is None:
-                message = line
-            if (
-                service.__class__ is str
-                and service
-                and level.__class__ is str
-                and level
-                and message.__class__ is str
-            ):
-                entry = {
-                    "timestamp": text,
-                    "service": service,
-                    "level": level if level_label else level.lower(),
-                    "message": message or line,
-                    "labels": shown_labels,
-                    "fields": fields,
-                }
-                append((timestamp_ns, line, metadata or None, entry, labels))
-                continue
-        record = make_record(timestamp_ns, line, labels, metadata, body)
-        append(row_of(record, text, shown_labels))
-    return rows
+    records = stream_records(labels, values)
+    stamps = stamp.many([record.timestamp_ns for record in records])
+    return [row_of(r, text, shown_labels) for r, text in zip(records, stamps, strict=True)]
 
 
 def row_of(record: LogRecord, timestamp: str, shown_labels: orjson.Fragment) -> Row:

@@ -289,7 +289,9 @@ def _record(
         fields: dict[str, Any] = dict(metadata) if metadata else {}
         message: str | None = line
     else:
-        fields = {**metadata, **body} if metadata else body
+        # The body wins over metadata; when it names all of it (metadata extracted
+        # from the line, as Promtail does), the fields are the body, in its order.
+        fields = {**metadata, **body} if metadata and not metadata.keys() <= body.keys() else body
         value = body.get("msg")
         if value is None or value == "":
             value = body.get("message")
