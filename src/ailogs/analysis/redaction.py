@@ -32,7 +32,7 @@ from typing import Any
 import hyperscan
 import orjson
 
-from ailogs.answer_rows import Row, record_of_row
+from ailogs.answer_rows import Row, record_of_row, row_of
 from ailogs.domain import LogRecord
 
 DEFAULT_CLASSES = ("keys", "tokens", "jwt", "passwords")
@@ -404,14 +404,8 @@ class Redactor:
             record = record_of_row(out[index])
             masked = self.redact_record(record)
             if masked is not record:
-                entry = {**entries[index], "message": masked.message, "fields": masked.fields}
-                out[index] = (
-                    masked.timestamp_ns,
-                    masked.line,
-                    masked.metadata,
-                    entry,
-                    masked.labels,
-                )
+                entry = entries[index]
+                out[index] = row_of(masked, entry["timestamp"], entry["labels"])
         return out
 
 
